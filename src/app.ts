@@ -1,0 +1,153 @@
+import type { IncomingMessage } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { createValidators } from './lib/ajv.js';
+import { newId } from './lib/ids.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import dbPlugin from './plugins/db.js';
+import docsPlugin from './plugins/docs.js';
+import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
+import metricsPlugin from './plugins/metrics.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import redisPlugin, { openRedis } from './plugins/redis.js';
+import securityPlugin from './plugins/security.js';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface BuildOptions {
+  /** An already-open database; the app takes ownership and closes it. Default: opened from config. */
+  database?: DatabaseHandle;
+  /** An already-open Redis client; the app takes ownership and closes it. */
+  redis?: Redis | null;
+  /** Apply pending migrations before serving. Default true. */
+  migrate?: boolean;
+  /** A logger stream, for tests that read log lines. */
+  logStream?: NodeJS.WritableStream;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+const BODY_LIMIT = 1024 * 1024;
+
+/** Keeps a client's request id when it is a sane token, so logs across services line up. */
+function requestId(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : newId();
+}
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.new_password',
+  '*.current_password',
+  '*.token',
+  '*.access_token',
+  '*.refresh_token',
+  '*.secret',
+];
+
+function loggerOptions(
+  config: Config,
+  stream?: NodeJS.WritableStream,
+): FastifyServerOptions['logger'] {
+  const options = {
+    level: config.logLevel,
+    redact: { paths: REDACT, censor: '[redacted]' },
+  };
+  if (stream) return { ...options, stream };
+  if (config.nodeEnv === 'development') {
+    return {
+      ...options,
+      transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
+    };
+  }
+  return options;
+}
+
+/** A hop count trusts that many proxies in front of the app; fastify takes it as a function. */
+function trustProxyOption(
+  value: Config['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value;
+  return typeof value === 'boolean' ? value : [...value];
+}
+
+/** Builds the whole application without listening; `server.ts` and the tests both use it. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const validators = createValidators();
+  const app = Fastify({
+    logger: loggerOptions(config, options.logStream),
+    genReqId: requestId,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: trustProxyOption(config.trustProxy),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? validators.body : validators.text).compile(schema),
+  );
+  // Only JSON is accepted unless a route registers another parser (the OAuth2 form routes do).
+  app.removeContentTypeParser('text/plain');
+
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }));
+  const redis = options.redis !== undefined ? options.redis : await openRedis(config.redisUrl);
+
+  app.decorate('config', config);
+  app.decorate('lifecycle', { draining: false });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  // Registered before every route, so the OpenAPI document sees them all.
+  await app.register(docsPlugin);
+  await app.register(dbPlugin, { database });
+  await app.register(redisPlugin, { redis });
+  if (options.migrate !== false) await database.migrate();
+
+  await app.register(metricsPlugin);
+  await app.register(securityPlugin);
+  await app.register(rateLimitPlugin);
+  // Unknown routes count against the budget too, so scanning costs the scanner.
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler);
+
+  await app.register(healthRoutes);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    /** Set while the process shuts down, so readiness fails before connections close. */
+    lifecycle: { draining: boolean };
+  }
+}

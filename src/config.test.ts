@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const SECRET = 'x'.repeat(40);
+
+function errorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('when nothing is set, then it serves on 0.0.0.0:8000 with the embedded database', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'docket-config-'));
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      port: 8000,
+      host: '0.0.0.0',
+      nodeEnv: 'development',
+      databaseUrl: null,
+      redisUrl: null,
+      corsOrigins: [],
+      trustProxy: false,
+      publicUrl: 'http://localhost:8000',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('when in development without JWT_SECRET, then a generated secret is kept in DATA_DIR', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'docket-config-'));
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(first.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(second.jwtSecret).toBe(first.jwtSecret);
+    expect(readFileSync(join(dataDir, 'jwt-secret'), 'utf8')).toBe(first.jwtSecret);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ NODE_ENV: 'production', JWT_SECRET: '' }, 'JWT_SECRET'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ NODE_ENV: 'production', JWT_SECRET: `changethis${SECRET}` }, 'JWT_SECRET'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'nope' }, 'CORS_ORIGINS'],
+    [{ RATE_LIMIT_MAX: '0' }, 'RATE_LIMIT_MAX'],
+    [{ TRUST_PROXY: 'evil; rm' }, 'TRUST_PROXY'],
+    [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
+  ])('when %o, then it refuses naming %s', (env, variable) => {
+    const error = errorFor({ JWT_SECRET: SECRET, ...env });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+
+  it('when values are valid, then they are parsed', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      PORT: '9000',
+      DATABASE_URL: 'postgres://u@db:5432/docket',
+      REDIS_URL: 'redis://cache:6379',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:3000/',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      PUBLIC_URL: 'https://tasks.example.com/',
+      RATE_LIMIT_MAX: '100',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      jwtSecret: SECRET,
+      databaseUrl: 'postgres://u@db:5432/docket',
+      redisUrl: 'redis://cache:6379',
+      corsOrigins: ['https://app.example.com', 'http://localhost:3000'],
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      publicUrl: 'https://tasks.example.com',
+      rateLimitMax: 100,
+      logLevel: 'info',
+    });
+    expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);
+  });
+});

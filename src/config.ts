@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  /** `null` selects the embedded PGlite database kept in `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly databasePoolSize: number;
+  readonly dataDir: string;
+  readonly redisUrl: string | null;
+  /** Prefix of every Redis key, so several deployments can share one Redis. */
+  readonly redisKeyPrefix: string;
+  readonly jwtSecret: string;
+  readonly corsOrigins: readonly string[];
+  readonly rateLimitMax: number;
+  readonly trustProxy: boolean | number | readonly string[];
+  readonly publicUrl: string;
+  readonly shutdownTimeoutMs: number;
+  /** How long to keep serving after SIGTERM, with readiness failing, before closing the listener. */
+  readonly shutdownDrainDelayMs: number;
+  /** Event-loop delay in ms above which requests are shed with 503; 0 disables. */
+  readonly maxEventLoopDelayMs: number;
+}
+
+/** Thrown when the environment holds a value the service cannot start with. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
+const MIN_SECRET_BYTES = 32;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${value}")`);
+  }
+  return Number(value);
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const value = read(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'must be a URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
+  }
+  return value;
+}
+
+function trustProxy(env: Env): Config['trustProxy'] {
+  const value = read(env, 'TRUST_PROXY');
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const list = value.split(',').map((item) => item.trim());
+  if (list.some((item) => !/^[0-9a-fA-F.:/]+$/.test(item))) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      'must be true, false, a hop count or a comma list of addresses/CIDRs',
+    );
+  }
+  return list;
+}
+
+function corsOrigins(env: Env): string[] {
+  const value = read(env, 'CORS_ORIGINS');
+  if (value === undefined) return [];
+  return value.split(',').map((origin) => {
+    const trimmed = origin.trim();
+    if (trimmed === '*') {
+      throw new ConfigError('CORS_ORIGINS', 'list the allowed origins; "*" is not accepted');
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(trimmed);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `"${trimmed}" is not an origin`);
+    }
+    if (parsed.origin !== trimmed.replace(/\/$/, '')) {
+      throw new ConfigError('CORS_ORIGINS', `"${trimmed}" is not a bare origin`);
+    }
+    return parsed.origin;
+  });
+}
+
+/** Reads `DATA_DIR/jwt-secret`, creating it on first use, so development tokens survive restarts. */
+function developmentSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(48).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+function jwtSecret(env: Env, nodeEnv: NodeEnv, dataDir: string): string {
+  const value = read(env, 'JWT_SECRET');
+  if (value === undefined) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError(
+        'JWT_SECRET',
+        `is required in production (at least ${MIN_SECRET_BYTES} bytes)`,
+      );
+    }
+    return nodeEnv === 'test' ? randomBytes(48).toString('base64url') : developmentSecret(dataDir);
+  }
+  if (Buffer.byteLength(value) < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (nodeEnv === 'production' && /^(changeme|changethis|secret)/i.test(value)) {
+    throw new ConfigError('JWT_SECRET', 'is a placeholder; generate a random secret');
+  }
+  return value;
+}
+
+/** Validates the environment once; the result is frozen and passed to whoever needs it. */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', NODE_ENVS, 'development');
+  const port = integer(env, 'PORT', 8000, 0, 65535);
+  const dataDir = resolve(read(env, 'DATA_DIR') ?? './data');
+  const config: Config = {
+    nodeEnv,
+    port,
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) ?? null,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    dataDir,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null,
+    redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'docket:',
+    jwtSecret: jwtSecret(env, nodeEnv, dataDir),
+    corsOrigins: Object.freeze(corsOrigins(env)),
+    rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
+    trustProxy: trustProxy(env),
+    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(
+      /\/$/,
+      '',
+    ),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    shutdownDrainDelayMs: integer(env, 'SHUTDOWN_DRAIN_DELAY_MS', 1_000, 0, 60_000),
+    maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
+  };
+  return Object.freeze(config);
+}
+
+/** A configuration for tests and tools: defaults plus the given overrides. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({ ...loadConfig({ NODE_ENV: 'test' }), ...overrides });
+}

@@ -1,0 +1,40 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { HealthCheckSchema } from './health.schemas.js';
+import { checkReadiness } from './health.service.js';
+
+const operational = { rateLimit: false } as const;
+
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/health/live',
+    {
+      config: operational,
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness',
+        description: 'Answers 200 while the process is up; it checks nothing else.',
+        response: { 200: HealthCheckSchema },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      config: operational,
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness',
+        description:
+          'Answers 200 when the database (and Redis, where configured) can be reached; ' +
+          '503 while they cannot, or while the process is draining for shutdown.',
+        response: { 200: HealthCheckSchema, 503: HealthCheckSchema },
+      },
+    },
+    async (_request, reply) => {
+      const result = await checkReadiness(app);
+      return reply.code(result.status === 'ok' ? 200 : 503).send(result);
+    },
+  );
+};
