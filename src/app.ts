@@ -15,6 +15,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { newId } from './lib/ids.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
@@ -134,6 +135,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();
 
+  await app.register(authPlugin);
   await app.register(metricsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);

@@ -18,6 +18,8 @@ export interface Config {
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
   readonly jwtSecret: string;
+  /** Lifetime of an access JWT, in seconds. */
+  readonly accessTokenTtlSeconds: number;
   readonly corsOrigins: readonly string[];
   readonly rateLimitMax: number;
   readonly trustProxy: boolean | number | readonly string[];
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null,
     redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'docket:',
     jwtSecret: jwtSecret(env, nodeEnv, dataDir),
+    accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
     corsOrigins: Object.freeze(corsOrigins(env)),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
     trustProxy: trustProxy(env),

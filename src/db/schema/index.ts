@@ -1,1 +1,2 @@
+export * from './tasks.js';
 export * from './users.js';

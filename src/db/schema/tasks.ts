@@ -1,0 +1,139 @@
+import { type SQL, sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
+import { timestamps, timestamptz } from './columns.js';
+import { users } from './users.js';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+// Enum order is the sort order: `sort=priority` orders none < low < … < urgent.
+export const memberRole = pgEnum('member_role', ['viewer', 'editor', 'admin', 'owner']);
+export const taskStatus = pgEnum('task_status', ['todo', 'in_progress', 'done', 'canceled']);
+export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'high', 'urgent']);
+
+export const projects = pgTable('projects', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description').notNull().default(''),
+  color: text('color'),
+  archived: boolean('archived').notNull().default(false),
+  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  version: integer('version').notNull().default(1),
+  ...timestamps,
+});
+
+export const projectMembers = pgTable(
+  'project_members',
+  {
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: memberRole('role').notNull(),
+    ...timestamps,
+  },
+  (table) => [
+    primaryKey({ columns: [table.projectId, table.userId] }),
+    index('project_members_user_idx').on(table.userId, table.projectId),
+  ],
+);
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: uuid('id').primaryKey(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id').references((): AnyPgColumn => tasks.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    status: taskStatus('status').notNull().default('todo'),
+    priority: taskPriority('priority').notNull().default('none'),
+    labels: text('labels')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
+    dueAt: timestamptz('due_at'),
+    remindAt: timestamptz('remind_at'),
+    completedAt: timestamptz('completed_at'),
+    position: doublePrecision('position').notNull().default(0),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    version: integer('version').notNull().default(1),
+    ...timestamps,
+    search: tsvector('search').generatedAlwaysAs(
+      (): SQL =>
+        sql`setweight(to_tsvector('simple', ${tasks.title}), 'A') || setweight(to_tsvector('simple', ${tasks.description}), 'B')`,
+    ),
+  },
+  (table) => [
+    index('tasks_project_created_idx').on(table.projectId, table.createdAt, table.id),
+    index('tasks_project_updated_idx').on(table.projectId, table.updatedAt, table.id),
+    index('tasks_project_due_idx').on(table.projectId, table.dueAt, table.id),
+    index('tasks_project_priority_idx').on(table.projectId, table.priority, table.id),
+    index('tasks_project_position_idx').on(table.projectId, table.position, table.id),
+    index('tasks_parent_idx').on(table.parentId),
+    index('tasks_assignee_idx').on(table.assigneeId, table.createdAt, table.id),
+    index('tasks_labels_idx').using('gin', table.labels),
+    index('tasks_search_idx').using('gin', table.search),
+  ],
+);
+
+export const comments = pgTable(
+  'comments',
+  {
+    id: uuid('id').primaryKey(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+    body: text('body').notNull(),
+    version: integer('version').notNull().default(1),
+    ...timestamps,
+  },
+  (table) => [index('comments_task_idx').on(table.taskId, table.createdAt, table.id)],
+);
+
+/**
+ * The activity log and outbox: every change writes one row in the same transaction.
+ * No foreign keys, so the history outlives what it describes (a deleted project's events stay).
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: uuid('id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    type: text('type').notNull(),
+    projectId: uuid('project_id'),
+    actorId: uuid('actor_id'),
+    entityId: uuid('entity_id').notNull(),
+    data: jsonb('data').notNull().default({}),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [
+    index('events_project_idx').on(table.projectId, table.id),
+    index('events_seq_idx').on(table.seq),
+  ],
+);
+
+export type ProjectRow = typeof projects.$inferSelect;
+export type ProjectMemberRow = typeof projectMembers.$inferSelect;
+export type TaskRow = typeof tasks.$inferSelect;
+export type CommentRow = typeof comments.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
