@@ -14,11 +14,17 @@ import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { newId } from './lib/ids.js';
+import { activityRoutes } from './modules/activity/activity.routes.js';
+import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { membersRoutes } from './modules/projects/members.routes.js';
+import { projectsRoutes } from './modules/projects/projects.routes.js';
+import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
+import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { openRedis } from './plugins/redis.js';
@@ -136,6 +142,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.migrate !== false) await database.migrate();
 
   await app.register(authPlugin);
+  // Before compression, so it stores and replays the plain response body.
+  await app.register(idempotencyPlugin);
   await app.register(metricsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
@@ -143,6 +151,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler);
 
   await app.register(healthRoutes);
+  for (const routes of [
+    projectsRoutes,
+    membersRoutes,
+    tasksRoutes,
+    commentsRoutes,
+    activityRoutes,
+  ]) {
+    await app.register(routes, { prefix: '/api/v1' });
+  }
   return app;
 }
 

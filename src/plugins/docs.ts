@@ -49,7 +49,14 @@ export default fp(
         openapi: '3.1.0',
         info: { title: 'Docket API', version: '1.0.0', description: DESCRIPTION },
         servers: [{ url: app.config.publicUrl }],
-        tags: [{ name: 'operations', description: 'Health, metrics and documentation' }],
+        tags: [
+          { name: 'projects', description: 'Projects and their settings' },
+          { name: 'members', description: 'Who belongs to a project, with which role' },
+          { name: 'tasks', description: 'Tasks, subtasks and task lists' },
+          { name: 'comments', description: 'Comments on tasks' },
+          { name: 'activity', description: 'The event history of a project' },
+          { name: 'operations', description: 'Health, metrics and documentation' },
+        ],
         components: {
           securitySchemes: {
             oauth2: {

@@ -1,2 +1,3 @@
+export * from './idempotency.js';
 export * from './tasks.js';
 export * from './users.js';

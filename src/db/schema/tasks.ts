@@ -134,6 +134,7 @@ export const events = pgTable(
 
 export type ProjectRow = typeof projects.$inferSelect;
 export type ProjectMemberRow = typeof projectMembers.$inferSelect;
-export type TaskRow = typeof tasks.$inferSelect;
+// The search vector is an index input, never read back.
+export type TaskRow = Omit<typeof tasks.$inferSelect, 'search'>;
 export type CommentRow = typeof comments.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

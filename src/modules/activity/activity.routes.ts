@@ -1,0 +1,38 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { currentAuth } from '../../plugins/auth.js';
+import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
+import { authenticated, errorResponses } from '../../lib/route-docs.js';
+import { IdParamsSchema } from '../projects/projects.schemas.js';
+import { ActivityService } from './activity.service.js';
+
+export const EventPublicSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  type: Type.String({ description: 'e.g. `task.created`, `member.added`.' }),
+  project_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  actor_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  entity_id: Type.String({ format: 'uuid' }),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const activity = new ActivityService(app.db);
+
+  app.get(
+    '/projects/:id/activity',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags: ['activity'],
+        ...authenticated,
+        summary: 'Project activity',
+        description: 'Every change to the project, its members, tasks and comments, newest first.',
+        params: IdParamsSchema,
+        querystring: Type.Object(PageQuerySchema, { additionalProperties: false }),
+        response: { 200: pageSchema(EventPublicSchema), ...errorResponses },
+      },
+    },
+    async (request) => activity.list(currentAuth(request).userId, request.params.id, request.query),
+  );
+};

@@ -1,0 +1,142 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { currentAuth } from '../../plugins/auth.js';
+import { etagOf, expectedVersion, isNotModified } from '../../lib/etag.js';
+import {
+  authenticated,
+  errorResponses,
+  IdempotencyHeaderSchema,
+  IfMatchHeaderSchema,
+  IfNoneMatchHeaderSchema,
+  ProblemSchema,
+} from '../../lib/route-docs.js';
+import {
+  IdParamsSchema,
+  ProjectCreateSchema,
+  ProjectListQuerySchema,
+  ProjectPageSchema,
+  ProjectPublicSchema,
+  ProjectUpdateSchema,
+} from './projects.schemas.js';
+import { ProjectsService, toProjectPublic } from './projects.service.js';
+
+export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const projects = new ProjectsService(app.db);
+  const tags = ['projects'];
+
+  app.get(
+    '/projects',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags,
+        ...authenticated,
+        summary: 'List your projects',
+        description:
+          'The projects the caller is a member of, with the caller’s role, in creation order.',
+        querystring: ProjectListQuerySchema,
+        response: { 200: ProjectPageSchema, ...errorResponses },
+      },
+    },
+    async (request) => projects.list(currentAuth(request).userId, request.query),
+  );
+
+  app.post(
+    '/projects',
+    {
+      onRequest: [app.authenticate],
+      config: { idempotent: true },
+      schema: {
+        tags,
+        ...authenticated,
+        summary: 'Create a project',
+        description: 'The caller becomes its owner.',
+        headers: IdempotencyHeaderSchema,
+        body: ProjectCreateSchema,
+        response: { 201: ProjectPublicSchema, ...errorResponses, 409: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const project = await projects.create(currentAuth(request).userId, request.body);
+      return reply
+        .code(201)
+        .header('etag', etagOf(project.version))
+        .header('location', `/api/v1/projects/${project.id}`)
+        .send(toProjectPublic(project));
+    },
+  );
+
+  app.get(
+    '/projects/:id',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags,
+        ...authenticated,
+        summary: 'Get a project',
+        description: 'Sends a strong `ETag`; `If-None-Match` with it answers 304.',
+        params: IdParamsSchema,
+        headers: IfNoneMatchHeaderSchema,
+        response: { 200: ProjectPublicSchema, 304: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const project = await projects.get(currentAuth(request).userId, request.params.id);
+      reply.header('etag', etagOf(project.version));
+      if (isNotModified(request.headers['if-none-match'], project.version))
+        return reply.code(304).send(null);
+      return toProjectPublic(project);
+    },
+  );
+
+  app.patch(
+    '/projects/:id',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags,
+        ...authenticated,
+        summary: 'Change a project',
+        description: 'Admins and owners. Honours `If-Match` (412 when stale).',
+        params: IdParamsSchema,
+        headers: IfMatchHeaderSchema,
+        body: ProjectUpdateSchema,
+        response: { 200: ProjectPublicSchema, ...errorResponses, 412: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const project = await projects.update(
+        currentAuth(request).userId,
+        request.params.id,
+        request.body,
+        expectedVersion(request.headers['if-match']),
+      );
+      return reply.header('etag', etagOf(project.version)).send(toProjectPublic(project));
+    },
+  );
+
+  app.delete(
+    '/projects/:id',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags,
+        ...authenticated,
+        summary: 'Delete a project',
+        description:
+          'Owners only. Deletes its tasks, comments and memberships with it. Honours `If-Match`.',
+        params: IdParamsSchema,
+        headers: IfMatchHeaderSchema,
+        response: { 204: Type.Null(), ...errorResponses, 412: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      await projects.delete(
+        currentAuth(request).userId,
+        request.params.id,
+        expectedVersion(request.headers['if-match']),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,283 @@
+import {
+  and,
+  arrayContains,
+  eq,
+  getTableColumns,
+  gte,
+  inArray,
+  lt,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
+import type { Database, Executor } from '../../db/client.js';
+import { projectMembers, type TaskRow, tasks } from '../../db/schema/index.js';
+import type { Role } from '../projects/roles.js';
+import type { TaskSort } from './tasks.schemas.js';
+
+export type TaskWithRole = TaskRow & { role: Role };
+export type NewTask = typeof tasks.$inferInsert;
+export type TaskChanges = Partial<
+  Pick<
+    TaskRow,
+    | 'title'
+    | 'description'
+    | 'status'
+    | 'priority'
+    | 'labels'
+    | 'assigneeId'
+    | 'dueAt'
+    | 'remindAt'
+    | 'completedAt'
+    | 'position'
+    | 'parentId'
+    | 'projectId'
+  >
+>;
+
+const { search: _search, ...taskColumns } = getTableColumns(tasks);
+
+/** A task with the caller's role in its project, in one indexed lookup: the hot path of GET /tasks/{id}. */
+export function prepareFindTaskForUser(db: Database) {
+  return db
+    .select({ ...taskColumns, role: projectMembers.role })
+    .from(tasks)
+    .innerJoin(
+      projectMembers,
+      and(
+        eq(projectMembers.projectId, tasks.projectId),
+        eq(projectMembers.userId, sql.placeholder('userId')),
+      ),
+    )
+    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .limit(1)
+    .prepare('tasks_find_for_user');
+}
+
+export async function findTaskForUser(
+  db: Executor,
+  taskId: string,
+  userId: string,
+  lock = false,
+): Promise<TaskWithRole | null> {
+  const query = db
+    .select({ ...taskColumns, role: projectMembers.role })
+    .from(tasks)
+    .innerJoin(
+      projectMembers,
+      and(eq(projectMembers.projectId, tasks.projectId), eq(projectMembers.userId, userId)),
+    )
+    .where(eq(tasks.id, taskId))
+    .limit(1);
+  const [row] = lock ? await query.for('update', { of: tasks }) : await query;
+  return row ?? null;
+}
+
+export async function insertTask(tx: Executor, task: NewTask): Promise<TaskRow> {
+  const [row] = await tx.insert(tasks).values(task).returning(taskColumns);
+  if (row === undefined) throw new Error('task insert returned nothing');
+  return row;
+}
+
+export async function updateTask(
+  tx: Executor,
+  taskId: string,
+  changes: TaskChanges,
+  expectedVersion: number | undefined,
+): Promise<TaskRow | null> {
+  const [row] = await tx
+    .update(tasks)
+    .set({ ...changes, version: sql`${tasks.version} + 1`, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        expectedVersion === undefined ? undefined : eq(tasks.version, expectedVersion),
+      ),
+    )
+    .returning(taskColumns);
+  return row ?? null;
+}
+
+export async function deleteTask(
+  tx: Executor,
+  taskId: string,
+  expectedVersion: number | undefined,
+): Promise<boolean> {
+  const rows = await tx
+    .delete(tasks)
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        expectedVersion === undefined ? undefined : eq(tasks.version, expectedVersion),
+      ),
+    )
+    .returning({ id: tasks.id });
+  return rows.length > 0;
+}
+
+export async function findTaskProject(db: Executor, taskId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ projectId: tasks.projectId })
+    .from(tasks)
+    .where(eq(tasks.id, taskId))
+    .limit(1);
+  return row?.projectId ?? null;
+}
+
+export async function hasSubtasks(db: Executor, taskId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(eq(tasks.parentId, taskId))
+    .limit(1);
+  return row !== undefined;
+}
+
+export async function subtaskIds(db: Executor, taskId: string): Promise<string[]> {
+  const rows = await db.execute<{ id: string }>(sql`
+    with recursive subtree(id) as (
+      select id from tasks where parent_id = ${taskId}
+      union all
+      select t.id from tasks t join subtree s on t.parent_id = s.id
+    )
+    select id from subtree`);
+  return resultRows<{ id: string }>(rows).map((row) => row.id);
+}
+
+/** True when `ancestorCandidate` is `taskId` itself or one of the ancestors of `startId`. */
+export async function isAncestorOrSelf(
+  db: Executor,
+  startId: string,
+  taskId: string,
+): Promise<boolean> {
+  const rows = await db.execute<{ found: boolean }>(sql`
+    with recursive chain(id, parent_id, depth) as (
+      select id, parent_id, 0 from tasks where id = ${startId}
+      union all
+      select t.id, t.parent_id, c.depth + 1 from tasks t join chain c on t.id = c.parent_id where c.depth < 1000
+    )
+    select exists(select 1 from chain where id = ${taskId}) as found`);
+  return resultRows<{ found: boolean }>(rows)[0]?.found === true;
+}
+
+function resultRows<T>(result: unknown): T[] {
+  // postgres-js returns an array; PGlite returns `{ rows }`.
+  return Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []);
+}
+
+export interface TaskFilters {
+  /** One project, or every project the user is a member of. */
+  projectId: string | null;
+  userId: string;
+  statuses?: TaskRow['status'][] | undefined;
+  priorities?: TaskRow['priority'][] | undefined;
+  assigneeId?: string | undefined;
+  labels?: string[] | undefined;
+  dueBefore?: Date | undefined;
+  dueAfter?: Date | undefined;
+  q?: string | undefined;
+  parentId?: string | undefined;
+  updatedSince?: Date | undefined;
+}
+
+/** Where the previous page ended: the sort key's value and the id. */
+export interface TaskKeyset {
+  value: string | number | null;
+  id: string;
+}
+
+const SORT_COLUMNS = {
+  created_at: { column: tasks.createdAt, cast: 'timestamptz' },
+  updated_at: { column: tasks.updatedAt, cast: 'timestamptz' },
+  due_at: { column: tasks.dueAt, cast: 'timestamptz' },
+  priority: { column: tasks.priority, cast: 'task_priority' },
+  position: { column: tasks.position, cast: 'float8' },
+} as const;
+
+function searchQuery(q: string): SQL {
+  return sql`websearch_to_tsquery('simple', ${q})`;
+}
+
+function rankExpression(q: string): SQL<number> {
+  return sql<number>`ts_rank(${tasks.search}, ${searchQuery(q)})::float8`;
+}
+
+/**
+ * Keyset condition for `(sort key, id)`. `due_at` may be null: nulls come last ascending and
+ * first descending, which is PostgreSQL's own order, so the (project_id, due_at, id) index serves
+ * both directions.
+ */
+function afterCondition(sort: TaskSort, after: TaskKeyset, q: string | undefined): SQL {
+  const id = sql`${after.id}::uuid`;
+  if (sort === 'rank') {
+    return sql`(${rankExpression(q ?? '')}, ${tasks.id}) < (${after.value}::float8, ${id})`;
+  }
+  const descending = sort.startsWith('-');
+  const { column, cast } =
+    SORT_COLUMNS[(descending ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS];
+  const op = descending ? sql`<` : sql`>`;
+  if (column !== tasks.dueAt) {
+    return sql`(${column}, ${tasks.id}) ${op} (${after.value}::${sql.raw(cast)}, ${id})`;
+  }
+  if (after.value === null) {
+    return descending
+      ? sql`((${column} is null and ${tasks.id} < ${id}) or ${column} is not null)`
+      : sql`(${column} is null and ${tasks.id} > ${id})`;
+  }
+  const beyond = sql`(${column}, ${tasks.id}) ${op} (${after.value}::timestamptz, ${id})`;
+  return descending ? beyond : sql`(${beyond} or ${column} is null)`;
+}
+
+function orderBy(sort: TaskSort, q: string | undefined): SQL[] {
+  if (sort === 'rank') return [sql`${rankExpression(q ?? '')} desc`, sql`${tasks.id} desc`];
+  const descending = sort.startsWith('-');
+  const { column } = SORT_COLUMNS[(descending ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS];
+  return descending
+    ? [sql`${column} desc`, sql`${tasks.id} desc`]
+    : [sql`${column} asc`, sql`${tasks.id} asc`];
+}
+
+export interface TaskListRow extends TaskRow {
+  sortValue: string | number | null;
+}
+
+/** One query for a page: filters, visibility, keyset and order; `limit + 1` rows. */
+export async function listTasks(
+  db: Executor,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+): Promise<TaskListRow[]> {
+  const conditions: (SQL | undefined)[] = [
+    filters.projectId !== null
+      ? eq(tasks.projectId, filters.projectId)
+      : inArray(
+          tasks.projectId,
+          db
+            .select({ id: projectMembers.projectId })
+            .from(projectMembers)
+            .where(eq(projectMembers.userId, filters.userId)),
+        ),
+    filters.statuses?.length ? inArray(tasks.status, filters.statuses) : undefined,
+    filters.priorities?.length ? inArray(tasks.priority, filters.priorities) : undefined,
+    filters.assigneeId !== undefined ? eq(tasks.assigneeId, filters.assigneeId) : undefined,
+    filters.labels?.length ? arrayContains(tasks.labels, filters.labels) : undefined,
+    filters.dueBefore !== undefined ? lt(tasks.dueAt, filters.dueBefore) : undefined,
+    filters.dueAfter !== undefined ? gte(tasks.dueAt, filters.dueAfter) : undefined,
+    filters.q !== undefined ? sql`${tasks.search} @@ ${searchQuery(filters.q)}` : undefined,
+    filters.parentId !== undefined ? eq(tasks.parentId, filters.parentId) : undefined,
+    filters.updatedSince !== undefined ? gte(tasks.updatedAt, filters.updatedSince) : undefined,
+    after !== null ? afterCondition(sort, after, filters.q) : undefined,
+  ];
+  const sortValue: SQL<string | number | null> =
+    sort === 'rank'
+      ? rankExpression(filters.q ?? '')
+      : sql`${SORT_COLUMNS[(sort.startsWith('-') ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS].column}`;
+  const rows = await db
+    .select({ ...taskColumns, sortValue })
+    .from(tasks)
+    .where(and(...conditions))
+    .orderBy(...orderBy(sort, filters.q))
+    .limit(limit + 1);
+  return rows;
+}

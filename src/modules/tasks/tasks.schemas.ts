@@ -1,0 +1,199 @@
+import Type, { type Static } from 'typebox';
+import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
+
+const uuid = Type.String({ format: 'uuid' });
+const nullableUuid = Type.Union([uuid, Type.Null()]);
+const time = Type.String({ format: 'date-time' });
+const nullableTime = Type.Union([time, Type.Null()]);
+
+export const TASK_STATUSES = ['todo', 'in_progress', 'done', 'canceled'] as const;
+export const TASK_PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'] as const;
+
+export const StatusSchema = Type.Union([
+  Type.Literal('todo'),
+  Type.Literal('in_progress'),
+  Type.Literal('done'),
+  Type.Literal('canceled'),
+]);
+export const PrioritySchema = Type.Union([
+  Type.Literal('none'),
+  Type.Literal('low'),
+  Type.Literal('medium'),
+  Type.Literal('high'),
+  Type.Literal('urgent'),
+]);
+
+const title = Type.String({ minLength: 1, maxLength: 255, description: '1–255 characters.' });
+const description = Type.String({ maxLength: 10_000, description: 'Up to 10 000 characters.' });
+const label = Type.String({ minLength: 1, maxLength: 50 });
+const labels = Type.Array(label, {
+  maxItems: 20,
+  uniqueItems: true,
+  description: 'Up to 20 distinct labels of 1–50 characters.',
+});
+const position = Type.Number({ description: 'Manual ordering; any finite number.' });
+
+export const TaskCreateSchema = Type.Object(
+  {
+    title,
+    description: Type.Optional(description),
+    status: Type.Optional(StatusSchema),
+    priority: Type.Optional(PrioritySchema),
+    labels: Type.Optional(labels),
+    assignee_id: Type.Optional(
+      Type.Union([uuid, Type.Null()], { description: 'A member of the project.' }),
+    ),
+    due_at: Type.Optional(nullableTime),
+    remind_at: Type.Optional(nullableTime),
+    position: Type.Optional(position),
+    parent_id: Type.Optional(
+      Type.Union([uuid, Type.Null()], {
+        description: 'Makes this a subtask of a task in the same project.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskUpdateSchema = Type.Object(
+  {
+    title: Type.Optional(title),
+    description: Type.Optional(description),
+    status: Type.Optional(StatusSchema),
+    priority: Type.Optional(PrioritySchema),
+    labels: Type.Optional(labels),
+    assignee_id: Type.Optional(nullableUuid),
+    due_at: Type.Optional(nullableTime),
+    remind_at: Type.Optional(nullableTime),
+    position: Type.Optional(position),
+    parent_id: Type.Optional(nullableUuid),
+    project_id: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description:
+          'Moves the task; needs editor rights on both projects. A task with subtasks cannot move; ' +
+          'a subtask moves only with `parent_id` set to null or to a task of the target project.',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const TaskPublicSchema = Type.Object({
+  id: uuid,
+  project_id: uuid,
+  parent_id: nullableUuid,
+  title: Type.String(),
+  description: Type.String(),
+  status: StatusSchema,
+  priority: PrioritySchema,
+  labels: Type.Array(Type.String()),
+  assignee_id: nullableUuid,
+  due_at: nullableTime,
+  remind_at: nullableTime,
+  completed_at: Type.Union([time, Type.Null()], {
+    description: 'Set by the server when status becomes done; cleared when it leaves done.',
+  }),
+  position: Type.Number(),
+  created_by: nullableUuid,
+  created_at: time,
+  updated_at: time,
+  version: Type.Integer(),
+});
+
+export const TASK_SORTS = [
+  'created_at',
+  '-created_at',
+  'updated_at',
+  '-updated_at',
+  'due_at',
+  '-due_at',
+  'priority',
+  '-priority',
+  'position',
+  '-position',
+  'rank',
+] as const;
+
+const SortSchema = Type.Union(
+  [
+    Type.Literal('created_at'),
+    Type.Literal('-created_at'),
+    Type.Literal('updated_at'),
+    Type.Literal('-updated_at'),
+    Type.Literal('due_at'),
+    Type.Literal('-due_at'),
+    Type.Literal('priority'),
+    Type.Literal('-priority'),
+    Type.Literal('position'),
+    Type.Literal('-position'),
+    Type.Literal('rank'),
+  ],
+  {
+    description:
+      'Order of the list; `-` for descending. Default `created_at`, or `rank` (relevance) when `q` is given. ' +
+      'Tasks without a due date come last for `due_at` and first for `-due_at`.',
+  },
+);
+
+const filters = {
+  status: Type.Optional(
+    Type.Array(StatusSchema, { maxItems: 4, description: 'Repeatable: any of these statuses.' }),
+  ),
+  priority: Type.Optional(
+    Type.Array(PrioritySchema, {
+      maxItems: 5,
+      description: 'Repeatable: any of these priorities.',
+    }),
+  ),
+  assignee_id: Type.Optional(
+    Type.Union([uuid, Type.Literal('me')], { description: 'A user id, or `me` for the caller.' }),
+  ),
+  label: Type.Optional(
+    Type.Array(label, {
+      maxItems: 20,
+      description: 'Repeatable: tasks carrying all of these labels.',
+    }),
+  ),
+  due_before: Type.Optional(
+    Type.String({ format: 'date-time', description: 'due_at < this time.' }),
+  ),
+  due_after: Type.Optional(
+    Type.String({ format: 'date-time', description: 'due_at >= this time.' }),
+  ),
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Full-text search in title and description.',
+    }),
+  ),
+  parent_id: Type.Optional(
+    Type.String({ format: 'uuid', description: 'Only subtasks of this task.' }),
+  ),
+  updated_since: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'Only tasks changed at or after this time (sync).',
+    }),
+  ),
+  sort: Type.Optional(SortSchema),
+  ...PageQuerySchema,
+};
+
+export const ProjectTaskListQuerySchema = Type.Object(filters, { additionalProperties: false });
+export const TaskListQuerySchema = Type.Object(
+  {
+    ...filters,
+    project_id: Type.Optional(Type.String({ format: 'uuid', description: 'Only this project.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskPageSchema = pageSchema(TaskPublicSchema);
+
+export type TaskCreate = Static<typeof TaskCreateSchema>;
+export type TaskUpdate = Static<typeof TaskUpdateSchema>;
+export type TaskPublic = Static<typeof TaskPublicSchema>;
+export type TaskListQuery = Static<typeof TaskListQuerySchema>;
+export type TaskSort = (typeof TASK_SORTS)[number];

@@ -1,0 +1,288 @@
+import type { Database, Executor } from '../../db/client.js';
+import { AppError } from '../../lib/errors.js';
+import { preconditionFailed } from '../../lib/etag.js';
+import { newId } from '../../lib/ids.js';
+import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { insertEvent } from '../activity/events.repository.js';
+import { findRole } from '../projects/projects.repository.js';
+import { requireRole } from '../projects/roles.js';
+import {
+  deleteTask,
+  findTaskForUser,
+  hasSubtasks,
+  insertTask,
+  isAncestorOrSelf,
+  listTasks,
+  prepareFindTaskForUser,
+  subtaskIds,
+  type TaskChanges,
+  type TaskFilters,
+  type TaskKeyset,
+  type TaskWithRole,
+  updateTask,
+} from './tasks.repository.js';
+import type { TaskRow } from '../../db/schema/index.js';
+import type {
+  TaskCreate,
+  TaskListQuery,
+  TaskPublic,
+  TaskSort,
+  TaskUpdate,
+} from './tasks.schemas.js';
+
+export function toTaskPublic(task: TaskRow): TaskPublic {
+  return {
+    id: task.id,
+    project_id: task.projectId,
+    parent_id: task.parentId,
+    title: task.title,
+    description: task.description,
+    status: task.status,
+    priority: task.priority,
+    labels: task.labels,
+    assignee_id: task.assigneeId,
+    due_at: task.dueAt?.toISOString() ?? null,
+    remind_at: task.remindAt?.toISOString() ?? null,
+    completed_at: task.completedAt?.toISOString() ?? null,
+    position: task.position,
+    created_by: task.createdBy,
+    created_at: task.createdAt.toISOString(),
+    updated_at: task.updatedAt.toISOString(),
+    version: task.version,
+  };
+}
+
+function invalid(field: string, message: string, code = 'invalid_value'): AppError {
+  return new AppError('validation_failed', `${field} ${message}.`, {
+    errors: [{ location: 'body', field, message, code }],
+  });
+}
+
+const date = (value: string | null | undefined): Date | null | undefined =>
+  value === undefined ? undefined : value === null ? null : new Date(value);
+
+function sortValueOf(value: unknown): string | number | null {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
+  throw new Error(`unexpected sort value ${typeof value}`);
+}
+
+export class TasksService {
+  private readonly findForUser: ReturnType<typeof prepareFindTaskForUser>;
+
+  constructor(private readonly db: Database) {
+    this.findForUser = prepareFindTaskForUser(db);
+  }
+
+  async get(userId: string, taskId: string): Promise<TaskWithRole> {
+    const [task] = await this.findForUser.execute({ taskId, userId });
+    if (task === undefined) throw new AppError('task_not_found');
+    return task;
+  }
+
+  /** The parent must be visible (else 404) and in the same project (else 422). */
+  private async checkParent(
+    tx: Executor,
+    userId: string,
+    parentId: string,
+    projectId: string,
+  ): Promise<void> {
+    const parent = await findTaskForUser(tx, parentId, userId);
+    if (parent === null) throw new AppError('task_not_found', 'The parent task was not found.');
+    if (parent.projectId !== projectId)
+      throw invalid('parent_id', 'must be a task of the same project');
+  }
+
+  private async checkAssignee(tx: Executor, assigneeId: string, projectId: string): Promise<void> {
+    if ((await findRole(tx, projectId, assigneeId)) === null) {
+      throw invalid('assignee_id', 'must be a member of the project', 'not_a_member');
+    }
+  }
+
+  async create(userId: string, projectId: string, input: TaskCreate): Promise<TaskRow> {
+    return this.db.transaction(async (tx) => {
+      requireRole(
+        await findRole(tx, projectId, userId),
+        'editor',
+        'project_not_found',
+        'add tasks',
+      );
+      if (input.parent_id != null) await this.checkParent(tx, userId, input.parent_id, projectId);
+      if (input.assignee_id != null) await this.checkAssignee(tx, input.assignee_id, projectId);
+      const status = input.status ?? 'todo';
+      const task = await insertTask(tx, {
+        id: newId(),
+        projectId,
+        parentId: input.parent_id ?? null,
+        title: input.title,
+        description: input.description ?? '',
+        status,
+        priority: input.priority ?? 'none',
+        labels: input.labels ?? [],
+        assigneeId: input.assignee_id ?? null,
+        dueAt: date(input.due_at) ?? null,
+        remindAt: date(input.remind_at) ?? null,
+        completedAt: status === 'done' ? new Date() : null,
+        position: input.position ?? Date.now(),
+        createdBy: userId,
+      });
+      await insertEvent(tx, {
+        type: 'task.created',
+        projectId,
+        actorId: userId,
+        entityId: task.id,
+        data: { task: toTaskPublic(task) },
+      });
+      return task;
+    });
+  }
+
+  async update(
+    userId: string,
+    taskId: string,
+    input: TaskUpdate,
+    expectedVersion: number | undefined,
+  ): Promise<TaskRow> {
+    return this.db.transaction(async (tx) => {
+      const current = await findTaskForUser(tx, taskId, userId, true);
+      if (current === null) throw new AppError('task_not_found');
+      requireRole(current.role, 'editor', 'task_not_found', 'change tasks');
+      if (expectedVersion !== undefined && expectedVersion !== current.version)
+        throw preconditionFailed();
+
+      const projectId = input.project_id ?? current.projectId;
+      const moving = projectId !== current.projectId;
+      if (moving) {
+        requireRole(
+          await findRole(tx, projectId, userId),
+          'editor',
+          'project_not_found',
+          'add tasks',
+        );
+        if (await hasSubtasks(tx, taskId)) {
+          throw new AppError(
+            'conflict',
+            'Move or detach the subtasks of this task before moving it.',
+          );
+        }
+        if (current.parentId !== null && input.parent_id === undefined) {
+          throw invalid(
+            'parent_id',
+            'must be set (null or a task of the target project) to move a subtask',
+          );
+        }
+      }
+      const parentId = input.parent_id === undefined ? current.parentId : input.parent_id;
+      if (input.parent_id != null) {
+        await this.checkParent(tx, userId, input.parent_id, projectId);
+        if (await isAncestorOrSelf(tx, input.parent_id, taskId)) {
+          throw invalid('parent_id', 'would make the task its own ancestor', 'cycle');
+        }
+      }
+      const assigneeId = input.assignee_id === undefined ? current.assigneeId : input.assignee_id;
+      if (assigneeId !== null && (moving || input.assignee_id !== undefined)) {
+        await this.checkAssignee(tx, assigneeId, projectId);
+      }
+
+      const changes: TaskChanges = {};
+      if (input.title !== undefined) changes.title = input.title;
+      if (input.description !== undefined) changes.description = input.description;
+      if (input.priority !== undefined) changes.priority = input.priority;
+      if (input.labels !== undefined) changes.labels = input.labels;
+      if (input.assignee_id !== undefined) changes.assigneeId = input.assignee_id;
+      if (input.due_at !== undefined) changes.dueAt = date(input.due_at) ?? null;
+      if (input.remind_at !== undefined) changes.remindAt = date(input.remind_at) ?? null;
+      if (input.position !== undefined) changes.position = input.position;
+      if (input.parent_id !== undefined) changes.parentId = parentId;
+      if (moving) changes.projectId = projectId;
+      if (input.status !== undefined && input.status !== current.status) {
+        changes.status = input.status;
+        if (input.status === 'done') changes.completedAt = new Date();
+        else if (current.status === 'done') changes.completedAt = null;
+      }
+
+      const updated = await updateTask(tx, taskId, changes, expectedVersion);
+      if (updated === null) throw preconditionFailed();
+      await insertEvent(tx, {
+        type: 'task.updated',
+        projectId,
+        actorId: userId,
+        entityId: taskId,
+        data: { changes: input, ...(moving ? { from_project_id: current.projectId } : {}) },
+      });
+      return updated;
+    });
+  }
+
+  async delete(userId: string, taskId: string, expectedVersion: number | undefined): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const current = await findTaskForUser(tx, taskId, userId, true);
+      if (current === null) throw new AppError('task_not_found');
+      requireRole(current.role, 'editor', 'task_not_found', 'delete tasks');
+      const subtasks = await subtaskIds(tx, taskId);
+      // Subtasks and comments go with the task (ON DELETE CASCADE).
+      if (!(await deleteTask(tx, taskId, expectedVersion))) throw preconditionFailed();
+      await insertEvent(tx, {
+        type: 'task.deleted',
+        projectId: current.projectId,
+        actorId: userId,
+        entityId: taskId,
+        data: { title: current.title, subtask_ids: subtasks },
+      });
+    });
+  }
+
+  async list(
+    userId: string,
+    projectId: string | null,
+    query: TaskListQuery,
+  ): Promise<Page<TaskPublic>> {
+    const scope = projectId ?? query.project_id ?? null;
+    if (scope !== null) {
+      requireRole(await findRole(this.db, scope, userId), 'viewer', 'project_not_found', 'see it');
+    }
+    const sort: TaskSort = query.sort ?? (query.q !== undefined ? 'rank' : 'created_at');
+    if (sort === 'rank' && query.q === undefined) {
+      throw new AppError('validation_failed', 'sort=rank needs q.', {
+        errors: [
+          { location: 'query', field: 'sort', message: 'rank needs q', code: 'invalid_value' },
+        ],
+      });
+    }
+    const limit = query.limit ?? 50;
+    const cursorKind = `tasks:${sort}:${query.q ?? ''}`;
+    let after: TaskKeyset | null = null;
+    if (query.cursor !== undefined) {
+      const [value, id] = decodeCursor(cursorKind, query.cursor);
+      if (!(typeof value === 'string' || typeof value === 'number' || value === null)) {
+        throw new AppError('invalid_cursor');
+      }
+      if (
+        typeof value === 'string' &&
+        sort !== 'priority' &&
+        sort !== '-priority' &&
+        Number.isNaN(Date.parse(value))
+      ) {
+        throw new AppError('invalid_cursor');
+      }
+      after = { value, id: cursorUuid(id) };
+    }
+    const filters: TaskFilters = {
+      projectId: scope,
+      userId,
+      statuses: query.status,
+      priorities: query.priority,
+      assigneeId: query.assignee_id === 'me' ? userId : query.assignee_id,
+      labels: query.label,
+      dueBefore: query.due_before === undefined ? undefined : new Date(query.due_before),
+      dueAfter: query.due_after === undefined ? undefined : new Date(query.due_after),
+      q: query.q,
+      parentId: query.parent_id,
+      updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
+    };
+    const rows = await listTasks(this.db, filters, sort, after, limit);
+    return toPage(rows, limit, toTaskPublic, (row) =>
+      encodeCursor(cursorKind, [sortValueOf(row.sortValue), row.id]),
+    );
+  }
+}
