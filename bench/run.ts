@@ -32,6 +32,7 @@ import {
 } from './seed.js';
 
 const SCENARIOS = [
+  'health',
   'get-task',
   'list-first',
   'list-deep',
@@ -71,6 +72,7 @@ if (flags.help) {
   --connections <n>       autocannon connections (default 32)
   --login-connections <n> connections of the login storm (default 8)
   --only <a,b,...>        scenarios: ${SCENARIOS.join(', ')}
+                          (health = GET /health/live, a check of the harness; not in the default)
   --redis / --no-redis    also run the Redis configuration (default on)
   --soak                  run the mixed scenario (memory target) for 5 minutes
   --reseed                rebuild the bench database even if it matches
@@ -85,8 +87,11 @@ const warmup = Number(flags.warmup);
 const connections = Number(flags.connections);
 const loginConnections = Number(flags['login-connections']);
 const soakSeconds = 300;
+// `health` (GET /health/live) only checks the harness itself; it runs when asked for.
 const selected = new Set<Scenario>(
-  flags.only ? (flags.only.split(',').map((s) => s.trim()) as Scenario[]) : SCENARIOS,
+  flags.only
+    ? (flags.only.split(',').map((s) => s.trim()) as Scenario[])
+    : SCENARIOS.filter((s) => s !== 'health'),
 );
 for (const name of selected) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario "${name}"`);
@@ -302,6 +307,7 @@ async function measure(
 async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
   const { f, server } = ctx;
   const has = (s: Scenario) => selected.has(s);
+  if (has('health')) await measure(ctx, 'health', [{ method: 'GET', path: '/health/live' }]);
   if (has('get-task')) await measure(ctx, 'get-task', [getTaskRequest(f)]);
   if (has('list-first') || has('list-deep')) {
     const first = has('list-first')
@@ -476,6 +482,21 @@ async function main(): Promise<void> {
     });
     const ctx: RunContext = { config: 'floor', server, f, rows, measured: new Map() };
     try {
+      // The floor must answer like Docket: 200 with the row for a member, 404 for anyone else.
+      const taskPath = `/api/v1/tasks/${f.readTaskIds[0]}`;
+      const member = await fetch(server.baseUrl + taskPath, { headers: auth(f.readerToken) });
+      const row = (await member.json()) as { id?: string };
+      const outsider = await fetch(server.baseUrl + taskPath, { headers: auth(f.outsiderToken) });
+      await outsider.arrayBuffer();
+      const anonymous = await fetch(server.baseUrl + taskPath);
+      await anonymous.arrayBuffer();
+      console.log(
+        `floor: ready in ${server.readyMs.toFixed(0)} ms; member ${member.status}` +
+          `${row.id === f.readTaskIds[0] ? ' (row)' : ' (wrong body)'}, non-member ${outsider.status}, no token ${anonymous.status}`,
+      );
+      if (member.status !== 200 || row.id !== f.readTaskIds[0] || outsider.status !== 404) {
+        throw new Error('the floor server does not answer as expected');
+      }
       floor = await measure(ctx, 'get-task', [getTaskRequest(f)]);
       floorRps = floor.failed ? null : floor.rps;
     } finally {
