@@ -62,20 +62,47 @@ export function validationFieldErrors(
   context: string | undefined,
 ): FieldError[] {
   const location = LOCATIONS[context ?? 'body'] ?? 'body';
-  const seen = new Set<string>();
-  const result: FieldError[] = [];
+  const byField = new Map<string, FastifySchemaValidationError[]>();
   for (const error of errors) {
-    // anyOf/oneOf repeat their branches' failures; keep the summary only once per field.
-    const entry: FieldError = {
-      location,
-      field: fieldName(error),
-      message: message(error),
-      code: KEYWORD_CODES[error.keyword] ?? 'invalid_value',
-    };
-    const key = `${entry.field}\u0000${entry.code}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    result.push(entry);
+    const field = fieldName(error);
+    byField.set(field, [...(byField.get(field) ?? []), error]);
+  }
+  const result: FieldError[] = [];
+  for (const [field, fieldErrors] of byField) {
+    const union = fieldErrors.find(
+      (error) => error.keyword === 'anyOf' || error.keyword === 'oneOf',
+    );
+    if (union !== undefined) {
+      // A union reports every branch's failure; one summary per field says more.
+      const branches = fieldErrors.filter((error) => error !== union);
+      const allowed = branches.map(
+        (error) => (error.params as { allowedValue?: unknown }).allowedValue,
+      );
+      const choices = branches.length > 0 && branches.every((error) => error.keyword === 'const');
+      result.push({
+        location,
+        field,
+        message: choices
+          ? `must be one of: ${allowed.map(String).join(', ')}`
+          : describeUnion(branches),
+        code: choices ? 'invalid_choice' : 'invalid_value',
+      });
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const error of fieldErrors) {
+      const code = KEYWORD_CODES[error.keyword] ?? 'invalid_value';
+      if (seen.has(code)) continue;
+      seen.add(code);
+      result.push({ location, field, message: message(error), code });
+    }
   }
   return result;
+}
+
+function describeUnion(branches: FastifySchemaValidationError[]): string {
+  const reasons = [...new Set(branches.map((error) => message(error)))];
+  return reasons.length > 0
+    ? `matches no allowed form (${reasons.join('; or ')})`
+    : 'matches no allowed form';
 }

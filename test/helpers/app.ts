@@ -38,6 +38,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     databasePoolSize: 4,
     redisUrl: useRedis ? REDIS_URL : null,
     redisKeyPrefix: uniquePrefix(),
+    rateLimitMax: 1_000_000,
     ...options.config,
   });
   const logs: Record<string, unknown>[] = [];

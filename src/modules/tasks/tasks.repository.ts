@@ -248,16 +248,28 @@ export async function listTasks(
   after: TaskKeyset | null,
   limit: number,
 ): Promise<TaskListRow[]> {
-  const conditions: (SQL | undefined)[] = [
+  return (await buildTaskListQuery(db, filters, sort, after, limit)) as TaskListRow[];
+}
+
+/**
+ * The page query itself, unexecuted, so its plan can be examined. Across projects it takes
+ * the first page of each visible project through that project's own index (a LATERAL join)
+ * and merges them, so the cost follows the page size and the number of projects, never the
+ * number of tasks.
+ */
+export function buildTaskListQuery(
+  db: Executor,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+) {
+  const projectScope =
     filters.projectId !== null
       ? eq(tasks.projectId, filters.projectId)
-      : inArray(
-          tasks.projectId,
-          db
-            .select({ id: projectMembers.projectId })
-            .from(projectMembers)
-            .where(eq(projectMembers.userId, filters.userId)),
-        ),
+      : eq(tasks.projectId, projectMembers.projectId);
+  const conditions: (SQL | undefined)[] = [
+    projectScope,
     filters.statuses?.length ? inArray(tasks.status, filters.statuses) : undefined,
     filters.priorities?.length ? inArray(tasks.priority, filters.priorities) : undefined,
     filters.assigneeId !== undefined ? eq(tasks.assigneeId, filters.assigneeId) : undefined,
@@ -269,15 +281,27 @@ export async function listTasks(
     filters.updatedSince !== undefined ? gte(tasks.updatedAt, filters.updatedSince) : undefined,
     after !== null ? afterCondition(sort, after, filters.q) : undefined,
   ];
-  const sortValue: SQL<string | number | null> =
+  const sortValue = (
     sort === 'rank'
       ? rankExpression(filters.q ?? '')
-      : sql`${SORT_COLUMNS[(sort.startsWith('-') ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS].column}`;
-  const rows = await db
+      : sql`${SORT_COLUMNS[(sort.startsWith('-') ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS].column}`
+  ).as('sort_value');
+  const page = db
     .select({ ...taskColumns, sortValue })
     .from(tasks)
     .where(and(...conditions))
     .orderBy(...orderBy(sort, filters.q))
     .limit(limit + 1);
-  return rows;
+  if (filters.projectId !== null) return page;
+
+  const perProject = page.as('page');
+  const descending = sort === 'rank' || sort.startsWith('-');
+  const direction = descending ? sql`desc` : sql`asc`;
+  return db
+    .select(perProject._.selectedFields)
+    .from(projectMembers)
+    .crossJoinLateral(perProject)
+    .where(eq(projectMembers.userId, filters.userId))
+    .orderBy(sql`${perProject.sortValue} ${direction}`, sql`${perProject.id} ${direction}`)
+    .limit(limit + 1);
 }
