@@ -89,12 +89,14 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
   }
 
   function expectIndexed(found: PlanNode[], label: string): void {
-    const summary = found
-      .map(
-        (node) =>
-          `${node['Node Type']}${node['Index Name'] ? `(${node['Index Name']})` : ''}${node['Relation Name'] ? `[${node['Relation Name']}]` : ''}`,
-      )
-      .join(' > ');
+    const summary =
+      `${label}: ` +
+      found
+        .map(
+          (node) =>
+            `${node['Node Type']}${node['Index Name'] ? `(${node['Index Name']})` : ''}${node['Relation Name'] ? `[${node['Relation Name']}]` : ''}`,
+        )
+        .join(' > ');
     const onTasks = found.filter((node) => node['Relation Name'] === 'tasks');
     expect(onTasks.length, summary).toBeGreaterThan(0);
     for (const node of onTasks) expect(node['Node Type'], summary).not.toBe('Seq Scan');
