@@ -90,8 +90,14 @@ export const tasks = pgTable(
     index('tasks_project_position_idx').on(table.projectId, table.position, table.id),
     index('tasks_parent_idx').on(table.parentId),
     index('tasks_assignee_idx').on(table.assigneeId, table.createdAt, table.id),
+    // Project first (btree_gin), so a label or word filter inside one project reads only its rows.
+    index('tasks_project_labels_idx').using('gin', table.projectId, table.labels),
+    index('tasks_project_search_idx').using('gin', table.projectId, table.search),
+    // Across projects, the planner picks between walking the newest tasks in order and
+    // intersecting the label or word index, whichever the statistics say is cheaper.
     index('tasks_labels_idx').using('gin', table.labels),
     index('tasks_search_idx').using('gin', table.search),
+    index('tasks_created_idx').on(table.createdAt, table.id),
   ],
 );
 

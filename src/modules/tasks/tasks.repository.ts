@@ -252,10 +252,10 @@ export async function listTasks(
 }
 
 /**
- * The page query itself, unexecuted, so its plan can be examined. Across projects it takes
- * the first page of each visible project through that project's own index (a LATERAL join)
- * and merges them, so the cost follows the page size and the number of projects, never the
- * number of tasks.
+ * The page query itself, unexecuted, so its plan can be examined. Across projects, a plain
+ * list takes the first page of each visible project through that project's own index (a
+ * LATERAL join) and merges them, so its cost follows the page size and the number of
+ * projects, never the number of tasks.
  */
 export function buildTaskListQuery(
   db: Executor,
@@ -264,10 +264,21 @@ export function buildTaskListQuery(
   after: TaskKeyset | null,
   limit: number,
 ) {
+  // Label and word filters across projects use their indexes over all tasks; other lists
+  // across projects read each visible project's own index (below).
+  const lateral = filters.projectId === null && !filters.labels?.length && filters.q === undefined;
   const projectScope =
     filters.projectId !== null
       ? eq(tasks.projectId, filters.projectId)
-      : eq(tasks.projectId, projectMembers.projectId);
+      : lateral
+        ? eq(tasks.projectId, projectMembers.projectId)
+        : inArray(
+            tasks.projectId,
+            db
+              .select({ id: projectMembers.projectId })
+              .from(projectMembers)
+              .where(eq(projectMembers.userId, filters.userId)),
+          );
   const conditions: (SQL | undefined)[] = [
     projectScope,
     filters.statuses?.length ? inArray(tasks.status, filters.statuses) : undefined,
@@ -292,7 +303,7 @@ export function buildTaskListQuery(
     .where(and(...conditions))
     .orderBy(...orderBy(sort, filters.q))
     .limit(limit + 1);
-  if (filters.projectId !== null) return page;
+  if (!lateral) return page;
 
   const perProject = page.as('page');
   const descending = sort === 'rank' || sort.startsWith('-');

@@ -131,7 +131,8 @@ const SortSchema = Type.Union(
   ],
   {
     description:
-      'Order of the list; `-` for descending. Default `created_at`, or `rank` (relevance) when `q` is given. ' +
+      'Order of the list; `-` for descending; default `created_at`. `rank` orders a `q` search by relevance ' +
+      '(it ranks every match, so it costs more on common words). ' +
       'Tasks without a due date come last for `due_at` and first for `-due_at`.',
   },
 );

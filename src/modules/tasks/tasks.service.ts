@@ -241,7 +241,7 @@ export class TasksService {
     if (scope !== null) {
       requireRole(await findRole(this.db, scope, userId), 'viewer', 'project_not_found', 'see it');
     }
-    const sort: TaskSort = query.sort ?? (query.q !== undefined ? 'rank' : 'created_at');
+    const sort: TaskSort = query.sort ?? 'created_at';
     if (sort === 'rank' && query.q === undefined) {
       throw new AppError('validation_failed', 'sort=rank needs q.', {
         errors: [
