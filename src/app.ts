@@ -15,11 +15,13 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { newId } from './lib/ids.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
+import { usersRoutes } from './modules/users/users.routes.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
@@ -152,6 +154,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(healthRoutes);
   for (const routes of [
+    authRoutes,
+    usersRoutes,
     projectsRoutes,
     membersRoutes,
     tasksRoutes,

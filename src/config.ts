@@ -20,6 +20,14 @@ export interface Config {
   readonly jwtSecret: string;
   /** Lifetime of an access JWT, in seconds. */
   readonly accessTokenTtlSeconds: number;
+  /** Absolute lifetime of a login (its refresh-token family), in seconds. */
+  readonly refreshTokenTtlSeconds: number;
+  /** A login unused for this long can no longer be refreshed, in seconds. */
+  readonly refreshIdleTimeoutSeconds: number;
+  readonly registrationEnabled: boolean;
+  /** Requests per minute per client on the token and registration routes. */
+  readonly authRateLimitMax: number;
+  readonly firstSuperuser: { email: string; password: string } | null;
   readonly corsOrigins: readonly string[];
   readonly rateLimitMax: number;
   readonly trustProxy: boolean | number | readonly string[];
@@ -92,6 +100,33 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
     throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
   }
   return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(name, `must be true or false (got "${value}")`);
+}
+
+function firstSuperuser(env: Env): Config['firstSuperuser'] {
+  const email = read(env, 'FIRST_SUPERUSER_EMAIL');
+  const password = read(env, 'FIRST_SUPERUSER_PASSWORD');
+  if (email === undefined && password === undefined) return null;
+  if (email === undefined || !/^[^\s@]+@[^\s@]+$/.test(email)) {
+    throw new ConfigError(
+      'FIRST_SUPERUSER_EMAIL',
+      'must be an email address when FIRST_SUPERUSER_PASSWORD is set',
+    );
+  }
+  if (password === undefined || password.length < 8) {
+    throw new ConfigError(
+      'FIRST_SUPERUSER_PASSWORD',
+      'must be at least 8 characters when FIRST_SUPERUSER_EMAIL is set',
+    );
+  }
+  return { email: email.toLowerCase(), password };
 }
 
 function trustProxy(env: Env): Config['trustProxy'] {
@@ -180,6 +215,23 @@ export function loadConfig(env: Env = process.env): Config {
     redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'docket:',
     jwtSecret: jwtSecret(env, nodeEnv, dataDir),
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
+    refreshTokenTtlSeconds: integer(
+      env,
+      'REFRESH_TOKEN_TTL_SECONDS',
+      30 * 86_400,
+      300,
+      365 * 86_400,
+    ),
+    refreshIdleTimeoutSeconds: integer(
+      env,
+      'REFRESH_IDLE_TIMEOUT_SECONDS',
+      7 * 86_400,
+      300,
+      365 * 86_400,
+    ),
+    registrationEnabled: boolean(env, 'REGISTRATION_ENABLED', true),
+    authRateLimitMax: integer(env, 'AUTH_RATE_LIMIT_MAX', 20, 1, 1_000_000),
+    firstSuperuser: firstSuperuser(env),
     corsOrigins: Object.freeze(corsOrigins(env)),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
     trustProxy: trustProxy(env),

@@ -50,6 +50,11 @@ export default fp(
         info: { title: 'Docket API', version: '1.0.0', description: DESCRIPTION },
         servers: [{ url: app.config.publicUrl }],
         tags: [
+          { name: 'auth', description: 'Accounts and OAuth2 tokens' },
+          {
+            name: 'users',
+            description: 'Your profile, sessions and access tokens; user administration',
+          },
           { name: 'projects', description: 'Projects and their settings' },
           { name: 'members', description: 'Who belongs to a project, with which role' },
           { name: 'tasks', description: 'Tasks, subtasks and task lists' },

@@ -39,6 +39,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     redisUrl: useRedis ? REDIS_URL : null,
     redisKeyPrefix: uniquePrefix(),
     rateLimitMax: 1_000_000,
+    authRateLimitMax: 1_000_000,
     ...options.config,
   });
   const logs: Record<string, unknown>[] = [];

@@ -1,3 +1,4 @@
+export * from './auth.js';
 export * from './idempotency.js';
 export * from './tasks.js';
 export * from './users.js';

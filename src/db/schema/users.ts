@@ -1,4 +1,4 @@
-import { boolean, index, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { timestamps, timestamptz } from './columns.js';
 
 export const users = pgTable(
@@ -12,6 +12,9 @@ export const users = pgTable(
     isActive: boolean('is_active').notNull().default(true),
     isSuperuser: boolean('is_superuser').notNull().default(false),
     emailVerifiedAt: timestamptz('email_verified_at'),
+    /** Consecutive failed logins; from the fifth on, logins are refused until `locked_until`. */
+    failedLogins: integer('failed_logins').notNull().default(0),
+    lockedUntil: timestamptz('locked_until'),
     ...timestamps,
   },
   (table) => [uniqueIndex('users_email_key').on(table.email)],

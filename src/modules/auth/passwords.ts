@@ -1,0 +1,66 @@
+import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { dictionary } from '@zxcvbn-ts/language-common';
+import { AppError } from '../../lib/errors.js';
+
+/** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane. */
+export const ARGON2_OPTIONS = {
+  algorithm: 2,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 1024;
+
+const COMMON = new Set(dictionary['passwords-common'].map((word) => word.toLowerCase()));
+
+/** Hashes on the libuv thread pool, never on the event loop. */
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_OPTIONS);
+}
+
+export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash, password);
+  } catch {
+    return false;
+  }
+}
+
+/** True when the stored hash was made with weaker parameters than today's. */
+export function needsRehash(passwordHash: string): boolean {
+  try {
+    const options = parseOptions(passwordHash);
+    return (
+      Number(options.algorithm) !== ARGON2_OPTIONS.algorithm ||
+      options.memoryCost < ARGON2_OPTIONS.memoryCost ||
+      options.timeCost < ARGON2_OPTIONS.timeCost
+    );
+  } catch {
+    return true;
+  }
+}
+
+/** Length rules are in the schemas; this refuses the passwords attackers try first. */
+export function assertAcceptablePassword(password: string, field = 'password'): void {
+  if (COMMON.has(password.toLowerCase())) {
+    throw new AppError('invalid_password', 'This password is too common; choose another.', {
+      errors: [
+        {
+          location: 'body',
+          field,
+          message: 'is one of the most common passwords',
+          code: 'too_common',
+        },
+      ],
+    });
+  }
+}
+
+let dummy: Promise<string> | undefined;
+/** A hash to verify against when the account does not exist, so both paths cost the same. */
+export function dummyHash(): Promise<string> {
+  dummy ??= hashPassword('no account has this password, it only spends time');
+  return dummy;
+}
