@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { newId } from './lib/ids.js';
+import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
@@ -131,6 +132,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const redis = options.redis !== undefined ? options.redis : await openRedis(config.redisUrl);
 
   app.decorate('config', config);
+  const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
+  app.decorate('mailer', mailer);
+  app.addHook('onClose', async () => {
+    await mailer.flush();
+    mailer.close();
+  });
   app.decorate('lifecycle', { draining: false });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -170,6 +177,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
+    mailer: Mailer;
     /** Set while the process shuts down, so readiness fails before connections close. */
     lifecycle: { draining: boolean };
   }

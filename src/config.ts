@@ -28,6 +28,9 @@ export interface Config {
   /** Requests per minute per client on the token and registration routes. */
   readonly authRateLimitMax: number;
   readonly firstSuperuser: { email: string; password: string } | null;
+  /** `null`: mails are written to the log instead of being sent. */
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
   readonly corsOrigins: readonly string[];
   readonly rateLimitMax: number;
   readonly trustProxy: boolean | number | readonly string[];
@@ -232,6 +235,8 @@ export function loadConfig(env: Env = process.env): Config {
     registrationEnabled: boolean(env, 'REGISTRATION_ENABLED', true),
     authRateLimitMax: integer(env, 'AUTH_RATE_LIMIT_MAX', 20, 1, 1_000_000),
     firstSuperuser: firstSuperuser(env),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']) ?? null,
+    mailFrom: read(env, 'MAIL_FROM') ?? 'Docket <no-reply@localhost>',
     corsOrigins: Object.freeze(corsOrigins(env)),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
     trustProxy: trustProxy(env),

@@ -39,3 +39,24 @@ export const personalAccessTokens = pgTable(
 
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type PersonalAccessTokenRow = typeof personalAccessTokens.$inferSelect;
+
+/** Single-use tokens sent by mail: password resets and email verifications. */
+export const actionTokens = pgTable(
+  'action_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: ['password_reset', 'verify_email'] }).notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** The address the mail went to; a verification only counts while it is still the user's. */
+    email: text('email').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    usedAt: timestamptz('used_at'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [index('action_tokens_user_idx').on(table.userId)],
+);
+
+export type ActionTokenRow = typeof actionTokens.$inferSelect;

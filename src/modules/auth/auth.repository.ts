@@ -1,6 +1,8 @@
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import {
+  type ActionTokenRow,
+  actionTokens,
   personalAccessTokens,
   type RefreshTokenRow,
   refreshTokens,
@@ -178,4 +180,32 @@ export async function revokePersonalTokenByHash(db: Executor, tokenHash: string)
     .where(
       and(eq(personalAccessTokens.tokenHash, tokenHash), isNull(personalAccessTokens.revokedAt)),
     );
+}
+
+export async function insertActionToken(
+  db: Executor,
+  token: Pick<ActionTokenRow, 'id' | 'userId' | 'purpose' | 'tokenHash' | 'email' | 'expiresAt'>,
+): Promise<void> {
+  await db.insert(actionTokens).values(token);
+}
+
+/** Claims a single-use token: marks it used and returns it, or `null` if unknown, used or expired. */
+export async function consumeActionToken(
+  db: Executor,
+  tokenHash: string,
+  purpose: ActionTokenRow['purpose'],
+): Promise<ActionTokenRow | null> {
+  const [row] = await db
+    .update(actionTokens)
+    .set({ usedAt: sql`now()` })
+    .where(
+      and(
+        eq(actionTokens.tokenHash, tokenHash),
+        eq(actionTokens.purpose, purpose),
+        isNull(actionTokens.usedAt),
+        gt(actionTokens.expiresAt, sql`now()`),
+      ),
+    )
+    .returning();
+  return row ?? null;
 }

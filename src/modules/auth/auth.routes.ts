@@ -7,6 +7,9 @@ import { ProblemSchema } from '../../lib/route-docs.js';
 import { UserPublicSchema } from '../users/users.schemas.js';
 import { toUserPublic } from '../users/users.service.js';
 import {
+  PasswordRecoverySchema,
+  PasswordResetSchema,
+  VerifyEmailSchema,
   OAuthErrorSchema,
   RegisterSchema,
   RevokeRequestSchema,
@@ -14,6 +17,7 @@ import {
   TokenResponseSchema,
 } from './auth.schemas.js';
 import { AuthService } from './auth.service.js';
+import { AccountMailService } from './account-mail.service.js';
 
 const MAX_FIELD = 4096;
 
@@ -33,6 +37,7 @@ function oauthError(reply: FastifyReply, error: string, description: string): Fa
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const auth = new AuthService(app.db, app.config, app.accessTokens);
+  const accountMail = new AccountMailService(app.db, app.config, app.mailer);
   app.setPersonalTokenResolver((token) => auth.resolvePersonalToken(token));
   app.addHook('onReady', () => auth.ensureFirstSuperuser());
   await app.register(formbody, { bodyLimit: 16 * 1024 });
@@ -65,6 +70,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError('registration_disabled', 'Registration is disabled on this server.');
       }
       const user = await auth.register(request.body);
+      await accountMail.sendVerification(user);
       return reply.code(201).send(toUserPublic(user));
     },
   );
@@ -152,6 +158,64 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (token.length <= MAX_FIELD) await auth.revoke(token);
       return reply.header('cache-control', 'no-store').send({});
+    },
+  );
+
+  app.post(
+    '/auth/password-recovery',
+    {
+      config: strict,
+      preValidation: trimEmail,
+      schema: {
+        tags,
+        summary: 'Ask for a password reset mail',
+        description:
+          'Answers 202 whether or not the address has an account. The mail holds a single-use link valid for one hour.',
+        body: PasswordRecoverySchema,
+        response: { 202: Type.Object({}), 422: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      await accountMail.requestPasswordReset(request.body.email);
+      return reply.code(202).send({});
+    },
+  );
+
+  app.post(
+    '/auth/password-reset',
+    {
+      config: strict,
+      schema: {
+        tags,
+        summary: 'Reset a password',
+        description:
+          'With the token from the recovery mail. Ends every session of the account and lifts a lock-out.',
+        body: PasswordResetSchema,
+        response: { 204: Type.Null(), 422: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      await accountMail.resetPassword(request.body.token, request.body.new_password);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/verify-email',
+    {
+      config: strict,
+      schema: {
+        tags,
+        summary: 'Confirm an email address',
+        description:
+          'With the token from the verification mail sent on registration and on an email change.',
+        body: VerifyEmailSchema,
+        response: { 204: Type.Null(), 422: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      await accountMail.verifyEmail(request.body.token);
+      return reply.code(204).send(null);
     },
   );
 };

@@ -48,5 +48,20 @@ export const RevokeRequestSchema = Type.Object({
   token_type_hint: Type.Optional(Type.String()),
 });
 
+const ActionToken = Type.String({ minLength: 1, maxLength: 200 });
+
+export const PasswordRecoverySchema = Type.Object(
+  { email: EmailSchema },
+  { additionalProperties: false },
+);
+export const PasswordResetSchema = Type.Object(
+  { token: ActionToken, new_password: PasswordSchema },
+  { additionalProperties: false },
+);
+export const VerifyEmailSchema = Type.Object(
+  { token: ActionToken },
+  { additionalProperties: false },
+);
+
 export type RegisterInputBody = Static<typeof RegisterSchema>;
 export type TokenRequest = Static<typeof TokenRequestSchema>;

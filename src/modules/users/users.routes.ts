@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { authenticated, errorResponses, ProblemSchema } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
+import { AccountMailService } from '../auth/account-mail.service.js';
 import { trimEmail } from '../auth/auth.routes.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
 import {
@@ -19,7 +20,7 @@ import {
 import { toUserPublic, UsersService } from './users.service.js';
 
 export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const users = new UsersService(app.db);
+  const users = new UsersService(app.db, new AccountMailService(app.db, app.config, app.mailer));
   const tags = ['users'];
   const base = { onRequest: [app.authenticate] };
 

@@ -6,6 +6,7 @@ import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../..
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import { type AuthContext, PERSONAL_TOKEN_PREFIX } from '../../plugins/auth.js';
 import { findUserById, revokeUserSessions } from '../auth/auth.repository.js';
+import type { AccountMailService } from '../auth/account-mail.service.js';
 import { normaliseEmail } from '../auth/auth.service.js';
 import { assertAcceptablePassword, hashPassword, verifyPassword } from '../auth/passwords.js';
 import {
@@ -71,7 +72,10 @@ function requireSuperuser(auth: AuthContext): void {
 }
 
 export class UsersService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly accountMail: AccountMailService,
+  ) {}
 
   async me(auth: AuthContext): Promise<UserRow> {
     const user = await findUserById(this.db, auth.userId);
@@ -91,8 +95,10 @@ export class UsersService {
       }
     }
     const updated = await updateUser(this.db, auth.userId, changes);
-    if (updated === null)
+    if (updated === null) {
       throw new AppError('email_taken', 'An account with this email already exists.');
+    }
+    if (changes.email !== undefined) await this.accountMail.sendVerification(updated);
     return updated;
   }
 
