@@ -144,8 +144,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(errorsPlugin);
-  // Registered before every route, so the OpenAPI document sees them all.
-  await app.register(docsPlugin);
   await app.register(dbPlugin, { database });
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();
@@ -153,6 +151,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(authPlugin);
   // Before compression, so it stores and replays the plain response body.
   await app.register(idempotencyPlugin);
+  // Registered before every route, so the OpenAPI document sees them all.
+  await app.register(docsPlugin);
   await app.register(metricsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);

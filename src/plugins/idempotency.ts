@@ -133,7 +133,7 @@ export default fp(
 
     app.addHook('onSend', async (request, reply, payload) => {
       const claimed = request.idempotencyClaim;
-      if (claimed === null) return payload;
+      if (!claimed) return payload;
       request.idempotencyClaim = null;
       const where = and(
         eq(idempotencyKeys.userId, claimed.userId),
