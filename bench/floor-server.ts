@@ -11,7 +11,14 @@ import { createServer, type ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
 import postgres from 'postgres';
 
-const key = new TextEncoder().encode(process.env.JWT_SECRET ?? '');
+// Imported once, as any careful server would.
+const key = await crypto.subtle.importKey(
+  'raw',
+  new TextEncoder().encode(process.env.JWT_SECRET ?? ''),
+  { name: 'HMAC', hash: 'SHA-256' },
+  false,
+  ['verify'],
+);
 const sql = postgres(process.env.DATABASE_URL ?? '', {
   max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
   onnotice: () => undefined,

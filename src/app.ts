@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
@@ -13,7 +14,6 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
-import { newId } from './lib/ids.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -58,7 +58,7 @@ const BODY_LIMIT = 1024 * 1024;
 /** Keeps a client's request id when it is a sane token, so logs across services line up. */
 function requestId(request: IncomingMessage): string {
   const header = request.headers['x-request-id'];
-  return typeof header === 'string' && REQUEST_ID.test(header) ? header : newId();
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 const REDACT = [
