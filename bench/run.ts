@@ -436,6 +436,7 @@ function serverEnv(port: number, redis: boolean): Record<string, string> {
     JWT_SECRET,
     // The config's maximum: the bench measures the work, not the limiter's refusals.
     RATE_LIMIT_MAX: '1000000',
+    AUTH_RATE_LIMIT_MAX: '1000000',
     LOG_LEVEL: 'warn',
     // No load shedding: an overloaded server should show as latency, not as 503s.
     MAX_EVENT_LOOP_DELAY_MS: '0',

@@ -1,3 +1,4 @@
+import { nullable } from './schema-types.js';
 import Type, { type Static, type TSchema } from 'typebox';
 import { AppError } from './errors.js';
 
@@ -24,7 +25,7 @@ export const PageQuerySchema = {
 export function pageSchema<T extends TSchema>(item: T) {
   return Type.Object({
     items: Type.Array(item),
-    next_cursor: Type.Union([Type.String(), Type.Null()], {
+    next_cursor: nullable(Type.String(), {
       description: 'Pass as `cursor` to get the next page; `null` on the last page.',
     }),
   });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { nullable } from '../../lib/schema-types.js';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/auth.js';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
@@ -9,8 +10,8 @@ import { ActivityService } from './activity.service.js';
 export const EventPublicSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   type: Type.String({ description: 'e.g. `task.created`, `member.added`.' }),
-  project_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
-  actor_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  project_id: nullable(Type.String({ format: 'uuid' })),
+  actor_id: nullable(Type.String({ format: 'uuid' })),
   entity_id: Type.String({ format: 'uuid' }),
   data: Type.Record(Type.String(), Type.Unknown()),
   created_at: Type.String({ format: 'date-time' }),

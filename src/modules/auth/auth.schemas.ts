@@ -1,3 +1,4 @@
+import { nullable } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
 
@@ -12,7 +13,7 @@ export const RegisterSchema = Type.Object(
   {
     email: EmailSchema,
     password: PasswordSchema,
-    full_name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    full_name: Type.Optional(nullable(Type.String({ maxLength: 200 }))),
   },
   { additionalProperties: false },
 );

@@ -1,3 +1,4 @@
+import { nullable } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 
@@ -9,7 +10,7 @@ export const CommentBodySchema = Type.Object(
 export const CommentPublicSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   task_id: Type.String({ format: 'uuid' }),
-  author_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  author_id: nullable(Type.String({ format: 'uuid' })),
   body: Type.String(),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),

@@ -1,3 +1,4 @@
+import { nullable } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { RoleSchema } from './projects.schemas.js';
@@ -27,7 +28,7 @@ export const MemberUpdateSchema = Type.Object(
 export const MemberPublicSchema = Type.Object({
   user_id: Type.String({ format: 'uuid' }),
   email: Type.String(),
-  full_name: Type.Union([Type.String(), Type.Null()]),
+  full_name: nullable(Type.String()),
   role: RoleSchema,
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),

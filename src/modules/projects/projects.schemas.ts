@@ -1,3 +1,4 @@
+import { nullable } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 
@@ -8,7 +9,7 @@ export const IdParamsSchema = Type.Object(
 
 const name = Type.String({ minLength: 1, maxLength: 100, description: '1–100 characters.' });
 const description = Type.String({ maxLength: 10_000, description: 'Up to 10 000 characters.' });
-const color = Type.Union([Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }), Type.Null()], {
+const color = nullable(Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }), {
   description: 'A `#RRGGBB` colour, or null.',
 });
 
@@ -36,10 +37,10 @@ export const ProjectPublicSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   description: Type.String(),
-  color: Type.Union([Type.String(), Type.Null()]),
+  color: nullable(Type.String()),
   archived: Type.Boolean(),
   role: RoleSchema,
-  created_by: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  created_by: nullable(Type.String({ format: 'uuid' })),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
   version: Type.Integer(),

@@ -1,10 +1,11 @@
+import { nullable } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 
 const uuid = Type.String({ format: 'uuid' });
-const nullableUuid = Type.Union([uuid, Type.Null()]);
+const nullableUuid = nullable(uuid);
 const time = Type.String({ format: 'date-time' });
-const nullableTime = Type.Union([time, Type.Null()]);
+const nullableTime = nullable(time);
 
 export const TASK_STATUSES = ['todo', 'in_progress', 'done', 'canceled'] as const;
 export const TASK_PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'] as const;
@@ -40,14 +41,12 @@ export const TaskCreateSchema = Type.Object(
     status: Type.Optional(StatusSchema),
     priority: Type.Optional(PrioritySchema),
     labels: Type.Optional(labels),
-    assignee_id: Type.Optional(
-      Type.Union([uuid, Type.Null()], { description: 'A member of the project.' }),
-    ),
+    assignee_id: Type.Optional(nullable(uuid, { description: 'A member of the project.' })),
     due_at: Type.Optional(nullableTime),
     remind_at: Type.Optional(nullableTime),
     position: Type.Optional(position),
     parent_id: Type.Optional(
-      Type.Union([uuid, Type.Null()], {
+      nullable(uuid, {
         description: 'Makes this a subtask of a task in the same project.',
       }),
     ),
@@ -91,7 +90,7 @@ export const TaskPublicSchema = Type.Object({
   assignee_id: nullableUuid,
   due_at: nullableTime,
   remind_at: nullableTime,
-  completed_at: Type.Union([time, Type.Null()], {
+  completed_at: nullable(time, {
     description: 'Set by the server when status becomes done; cleared when it leaves done.',
   }),
   position: Type.Number(),

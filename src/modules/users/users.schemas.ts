@@ -1,14 +1,15 @@
+import { nullable } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { EmailSchema, PasswordSchema } from '../auth/auth.schemas.js';
 
 const time = Type.String({ format: 'date-time' });
-const nullableTime = Type.Union([time, Type.Null()]);
+const nullableTime = nullable(time);
 
 export const UserPublicSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
-  full_name: Type.Union([Type.String(), Type.Null()]),
+  full_name: nullable(Type.String()),
   is_active: Type.Boolean(),
   is_superuser: Type.Boolean(),
   email_verified_at: nullableTime,
@@ -18,7 +19,7 @@ export const UserPublicSchema = Type.Object({
 
 export const UserUpdateMeSchema = Type.Object(
   {
-    full_name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    full_name: Type.Optional(nullable(Type.String({ maxLength: 200 }))),
     email: Type.Optional(EmailSchema),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -36,8 +37,8 @@ export const PasswordChangeSchema = Type.Object(
 
 export const SessionPublicSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  user_agent: Type.Union([Type.String(), Type.Null()]),
-  ip_address: Type.Union([Type.String(), Type.Null()]),
+  user_agent: nullable(Type.String()),
+  ip_address: nullable(Type.String()),
   created_at: time,
   last_used_at: time,
   expires_at: time,
@@ -55,7 +56,7 @@ export const TokenCreateSchema = Type.Object(
       uniqueItems: true,
       description: '`read` allows safe methods only; `write` also allows changes.',
     }),
-    expires_at: Type.Optional(Type.Union([time, Type.Null()])),
+    expires_at: Type.Optional(nullable(time)),
   },
   { additionalProperties: false },
 );
