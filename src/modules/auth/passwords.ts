@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { AppError } from '../../lib/errors.js';
@@ -15,14 +16,32 @@ export const PASSWORD_MAX = 1024;
 
 const COMMON = new Set(dictionary['passwords-common'].map((word) => word.toLowerCase()));
 
-/** Hashes on the libuv thread pool, never on the event loop. */
+/**
+ * Hashes run on the libuv thread pool, never on the event loop. At most this many run at once,
+ * so a login storm leaves a core to the event loop and the database instead of taking all of them.
+ */
+const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= HASH_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await work();
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS);
+  return limited(() => hash(password, ARGON2_OPTIONS));
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await limited(() => verify(passwordHash, password));
   } catch {
     return false;
   }
