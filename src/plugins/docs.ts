@@ -48,7 +48,8 @@ export default fp(
       openapi: {
         openapi: '3.1.0',
         info: { title: 'Docket API', version: '1.0.0', description: DESCRIPTION },
-        servers: [{ url: app.config.publicUrl }],
+        // Relative, so "Try it out" calls the origin the docs were opened from.
+        servers: [{ url: '/', description: 'This server' }],
         tags: [
           { name: 'auth', description: 'Accounts and OAuth2 tokens' },
           {
