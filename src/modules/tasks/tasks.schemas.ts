@@ -7,9 +7,6 @@ const nullableUuid = nullable(uuid);
 const time = Type.String({ format: 'date-time' });
 const nullableTime = nullable(time);
 
-export const TASK_STATUSES = ['todo', 'in_progress', 'done', 'canceled'] as const;
-export const TASK_PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'] as const;
-
 export const StatusSchema = Type.Union([
   Type.Literal('todo'),
   Type.Literal('in_progress'),
