@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
-FROM node:lts-slim AS build
+FROM node:24.22.3-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:lts-slim
+FROM node:24.22.3-slim
 ENV NODE_ENV=production PORT=8000 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
