@@ -81,6 +81,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete your account',
         description:
           'Refused (409 `sole_owner`) while you are the only owner of a project that has other members. ' +
+          'Projects that have no other member are deleted with the account, tasks and all. ' +
           LOGIN_REQUIRED_NOTE,
         response: {
           204: Type.Null(),
@@ -273,7 +274,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         ...authenticated,
         summary: 'Delete a user (superuser)',
-        description: LOGIN_REQUIRED_NOTE,
+        description:
+          'As for `DELETE /users/me`: 409 `sole_owner` while the user is the only owner of a project ' +
+          'with other members; projects with no other member go with the account. ' +
+          LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
         response: {
           204: Type.Null(),
@@ -284,7 +288,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await users.adminDelete(request.params.id);
+      await users.adminDelete(currentAuth(request), request.params.id);
       return reply.code(204).send(null);
     },
   );

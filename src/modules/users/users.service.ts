@@ -5,12 +5,14 @@ import { newId } from '../../lib/ids.js';
 import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import { type AuthContext, PERSONAL_TOKEN_PREFIX } from '../../plugins/auth.js';
+import { insertEvent } from '../activity/events.repository.js';
 import { findUserById, revokeUserSessions } from '../auth/auth.repository.js';
 import type { AccountMailService } from '../auth/account-mail.service.js';
 import { normaliseEmail } from '../auth/auth.service.js';
 import { assertAcceptablePassword, hashPassword, verifyPassword } from '../auth/passwords.js';
 import {
   countSoleOwnedSharedProjects,
+  deleteSoloProjects,
   deleteUser,
   insertPersonalToken,
   listLiveSessions,
@@ -99,16 +101,25 @@ export class UsersService {
   }
 
   async deleteMe(auth: AuthContext): Promise<void> {
-    await this.deleteUserChecked(auth.userId);
+    await this.deleteUserChecked(auth.userId, auth.userId);
   }
 
-  private async deleteUserChecked(userId: string): Promise<void> {
+  private async deleteUserChecked(userId: string, actorId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       if ((await countSoleOwnedSharedProjects(tx, userId)) > 0) {
         throw new AppError(
           'sole_owner',
           'This user is the only owner of a project with other members; transfer ownership first.',
         );
+      }
+      for (const project of await deleteSoloProjects(tx, userId)) {
+        await insertEvent(tx, {
+          type: 'project.deleted',
+          projectId: project.id,
+          actorId,
+          entityId: project.id,
+          data: { name: project.name, reason: 'account_deleted' },
+        });
       }
       if (!(await deleteUser(tx, userId))) throw new AppError('user_not_found');
     });
@@ -204,7 +215,7 @@ export class UsersService {
     });
   }
 
-  async adminDelete(userId: string): Promise<void> {
-    await this.deleteUserChecked(userId);
+  async adminDelete(auth: AuthContext, userId: string): Promise<void> {
+    await this.deleteUserChecked(userId, auth.userId);
   }
 }
