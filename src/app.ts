@@ -153,9 +153,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(idempotencyPlugin);
   // Registered before every route, so the OpenAPI document sees them all.
   await app.register(docsPlugin);
-  await app.register(metricsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
+  // After the rate limit, so scraping /metrics spends a budget like any other route.
+  await app.register(metricsPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler);
 

@@ -59,6 +59,8 @@ describe('loadConfig', () => {
     [{ RATE_LIMIT_MAX: '0' }, 'RATE_LIMIT_MAX'],
     [{ TRUST_PROXY: 'evil; rm' }, 'TRUST_PROXY'],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
+    [{ METRICS_TOKEN: `${SECRET} with spaces` }, 'METRICS_TOKEN'],
   ])('when %o, then it refuses naming %s', (env, variable) => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
@@ -76,6 +78,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
       PUBLIC_URL: 'https://tasks.example.com/',
       RATE_LIMIT_MAX: '100',
+      METRICS_TOKEN: SECRET,
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -87,6 +90,7 @@ describe('loadConfig', () => {
       publicUrl: 'https://tasks.example.com',
       rateLimitMax: 100,
       logLevel: 'info',
+      metricsToken: SECRET,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);

@@ -40,6 +40,8 @@ export interface Config {
   readonly shutdownDrainDelayMs: number;
   /** Event-loop delay in ms above which requests are shed with 503; 0 disables. */
   readonly maxEventLoopDelayMs: number;
+  /** Bearer token `/metrics` asks for; `null` leaves it open (firewall it then). */
+  readonly metricsToken: string | null;
 }
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -201,6 +203,19 @@ function jwtSecret(env: Env, nodeEnv: NodeEnv, dataDir: string): string {
   return value;
 }
 
+function metricsToken(env: Env): string | null {
+  const value = read(env, 'METRICS_TOKEN');
+  if (value === undefined) return null;
+  // It travels as `Authorization: Bearer <token>`, so it must be a token68 and hard to guess.
+  if (!/^[A-Za-z0-9._~+/=-]+$/.test(value) || value.length < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      `must be at least ${MIN_SECRET_BYTES} characters of A-Z a-z 0-9 . _ ~ + / = -`,
+    );
+  }
+  return value;
+}
+
 /** Validates the environment once; the result is frozen and passed to whoever needs it. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', NODE_ENVS, 'development');
@@ -247,6 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     shutdownDrainDelayMs: integer(env, 'SHUTDOWN_DRAIN_DELAY_MS', 1_000, 0, 60_000),
     maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
+    metricsToken: metricsToken(env),
   };
   return Object.freeze(config);
 }

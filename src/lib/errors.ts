@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   invalid_token: { status: 401, title: 'Invalid token' },
   forbidden: { status: 403, title: 'Forbidden' },
   insufficient_scope: { status: 403, title: 'Insufficient scope' },
+  login_required: { status: 403, title: 'Interactive login required' },
   registration_disabled: { status: 403, title: 'Registration disabled' },
   route_not_found: { status: 404, title: 'Route not found' },
   not_found: { status: 404, title: 'Not found' },

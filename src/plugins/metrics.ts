@@ -1,8 +1,30 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { AppError } from '../lib/errors.js';
+import { ProblemSchema } from '../lib/route-docs.js';
 
-/** Prometheus metrics: request counts and latency by route and status, plus process figures. */
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+/** `Authorization: Bearer <token>` must carry `token`; compared in constant time. */
+function requireMetricsToken(token: string) {
+  const expected = digest(token);
+  return async function checkMetricsToken(request: FastifyRequest): Promise<void> {
+    const header = request.headers.authorization;
+    const presented =
+      header === undefined ? undefined : /^Bearer +(\S+)$/i.exec(header.trim())?.[1];
+    // Equal-length digests, so neither the length nor a prefix of the token leaks through timing.
+    if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+      throw new AppError(
+        header === undefined ? 'unauthenticated' : 'invalid_token',
+        'The metrics need "Authorization: Bearer <METRICS_TOKEN>".',
+        { headers: { 'www-authenticate': 'Bearer realm="metrics"' } },
+      );
+    }
+  };
+}
+
 export default fp(
   async function metricsPlugin(app: FastifyInstance) {
     const registry = new Registry();
@@ -25,18 +47,25 @@ export default fp(
       );
     });
 
+    const { metricsToken } = app.config;
     app.get(
       '/metrics',
       {
+        // After the rate limit's onRequest hook, so wrong tokens spend the caller's budget too.
+        ...(metricsToken === null ? {} : { preHandler: requireMetricsToken(metricsToken) }),
         schema: {
           tags: ['operations'],
           summary: 'Prometheus metrics',
           description:
             'Prometheus text exposition: `http_request_duration_seconds` by method, route and status, ' +
-            'plus process, heap and event-loop figures.',
+            'plus process, heap and event-loop figures. When the server sets `METRICS_TOKEN`, send it ' +
+            'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
+            'should be kept off the public network. Rate limited per client like the API.',
           produces: ['text/plain'],
+          response: { 401: ProblemSchema, 429: ProblemSchema },
         },
-        config: { rateLimit: false },
+        // Never shed: an overloaded instance is exactly when its figures are wanted.
+        config: { pressureHandler: () => undefined },
       },
       async (_request, reply) => {
         reply.type(registry.contentType);
@@ -44,10 +73,14 @@ export default fp(
       },
     );
   },
-  { name: 'metrics' },
+  { name: 'metrics', dependencies: ['errors', 'rate-limit'] },
 );
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Read by @fastify/under-pressure: how this route answers while the instance sheds load. */
+    pressureHandler?: () => void;
+  }
   interface FastifyInstance {
     metrics: Registry;
   }

@@ -12,15 +12,20 @@ function blockEventLoop(ms: number): void {
 }
 
 describe('load shedding', () => {
-  it('when the event loop is saturated, then requests are shed with 503 and Retry-After', async () => {
+  it('when the event loop is saturated, then requests are shed with 503 and Retry-After, but not /metrics', async () => {
     let shed;
+    let metrics;
     for (let attempt = 0; attempt < 20 && shed === undefined; attempt += 1) {
       blockEventLoop(300);
       await sleep(10);
       const response = await t.app.inject({ url: '/api/v1/anything' });
-      if (response.statusCode === 503) shed = response;
+      if (response.statusCode === 503) {
+        shed = response;
+        metrics = await t.app.inject({ url: '/metrics' });
+      }
     }
     expect(shed?.statusCode).toBe(503);
+    expect(metrics?.statusCode).toBe(200);
     expect(shed?.headers['retry-after']).toBe('5');
     expect(shed?.json()).toMatchObject({ code: 'service_unavailable', status: 503 });
   });

@@ -1,7 +1,16 @@
+import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import {
+  comments,
+  events,
+  projectMembers,
+  projects,
+  tasks,
+  users,
+} from '../../src/db/schema/index.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, DEFAULT_PASSWORD } from '../helpers/factories.js';
-import { addMember, createProject } from '../helpers/projects.js';
+import { addMember, createProject, createTask } from '../helpers/projects.js';
 
 const t = useTestApp();
 
@@ -267,5 +276,86 @@ describe('users', () => {
     expect(
       (await t.app.inject({ url: '/api/v1/users/me', headers: mate.headers })).statusCode,
     ).toBe(401);
+  });
+
+  it('when an account is deleted, then the projects it alone belongs to go with it, tasks and comments too', async () => {
+    const owner = await createUser(t.app);
+    const mate = await createUser(t.app);
+    const solo = await createProject(t.app, owner, { name: 'Solo' });
+    const task = await createTask(t.app, solo, owner);
+    const comment = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${task.id}/comments`,
+      headers: owner.headers,
+      payload: { body: 'a note' },
+    });
+    expect(comment.statusCode, comment.body).toBe(201);
+    // Shared, but co-owned: not the 409 case, and it must outlive the account.
+    const shared = await createProject(t.app, owner, { name: 'Shared' });
+    await addMember(t.app, shared, owner, mate, 'owner');
+    const sharedTask = await createTask(t.app, shared, owner);
+
+    const deleted = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/users/me',
+      headers: owner.headers,
+    });
+    expect(deleted.statusCode, deleted.body).toBe(204);
+
+    expect(await t.app.db.select().from(users).where(eq(users.id, owner.user.id))).toEqual([]);
+    const left = await t.app.db
+      .select({ id: projects.id })
+      .from(projects)
+      .where(inArray(projects.id, [solo, shared]));
+    expect(left).toEqual([{ id: shared }]);
+    const leftTasks = await t.app.db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(inArray(tasks.id, [task.id, sharedTask.id]));
+    expect(leftTasks).toEqual([{ id: sharedTask.id }]);
+    expect(await t.app.db.select().from(comments).where(eq(comments.taskId, task.id))).toEqual([]);
+    expect(
+      await t.app.db
+        .select({ userId: projectMembers.userId, role: projectMembers.role })
+        .from(projectMembers)
+        .where(eq(projectMembers.projectId, shared)),
+    ).toEqual([{ userId: mate.user.id, role: 'owner' }]);
+    const logged = await t.app.db
+      .select({ actorId: events.actorId, data: events.data })
+      .from(events)
+      .where(and(eq(events.projectId, solo), eq(events.type, 'project.deleted')));
+    expect(logged).toEqual([
+      { actorId: owner.user.id, data: { name: 'Solo', reason: 'account_deleted' } },
+    ]);
+  });
+
+  it('when the sole owner of a shared project is refused, then the account and its solo projects stay', async () => {
+    const owner = await createUser(t.app);
+    const mate = await createUser(t.app);
+    const solo = await createProject(t.app, owner, { name: 'Solo' });
+    const task = await createTask(t.app, solo, owner);
+    const shared = await createProject(t.app, owner, { name: 'Shared' });
+    await addMember(t.app, shared, owner, mate, 'viewer');
+    const admin = await createUser(t.app, { isSuperuser: true });
+
+    for (const [url, headers] of [
+      ['/api/v1/users/me', owner.headers],
+      [`/api/v1/users/${owner.user.id}`, admin.headers],
+    ] as const) {
+      const refused = await t.app.inject({ method: 'DELETE', url, headers });
+      expect(refused.statusCode, url).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'sole_owner' });
+    }
+    expect(
+      await t.app.db.select({ id: users.id }).from(users).where(eq(users.id, owner.user.id)),
+    ).toHaveLength(1);
+    const kept = await t.app.db
+      .select({ id: projects.id })
+      .from(projects)
+      .where(inArray(projects.id, [solo, shared]));
+    expect(kept.map((row) => row.id).sort()).toEqual([solo, shared].sort());
+    expect(
+      await t.app.db.select({ id: tasks.id }).from(tasks).where(eq(tasks.id, task.id)),
+    ).toHaveLength(1);
   });
 });

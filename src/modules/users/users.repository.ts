@@ -1,9 +1,23 @@
-import { and, asc, desc, eq, gt, ilike, isNull, or, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  gt,
+  ilike,
+  inArray,
+  isNull,
+  ne,
+  notExists,
+  or,
+  sql,
+} from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import {
   type PersonalAccessTokenRow,
   personalAccessTokens,
   projectMembers,
+  projects,
   type SessionRow,
   sessions,
   type UserRow,
@@ -44,6 +58,28 @@ export async function updateUser(
 export async function deleteUser(db: Executor, userId: string): Promise<boolean> {
   const rows = await db.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
   return rows.length > 0;
+}
+
+/**
+ * Deletes the projects whose only member is the user, returning what went; their tasks,
+ * comments and memberships follow by ON DELETE CASCADE. Left behind, nobody could reach them.
+ */
+export async function deleteSoloProjects(
+  db: Executor,
+  userId: string,
+): Promise<{ id: string; name: string }[]> {
+  const mine = db
+    .select({ id: projectMembers.projectId })
+    .from(projectMembers)
+    .where(eq(projectMembers.userId, userId));
+  const others = db
+    .select({ one: sql`1` })
+    .from(projectMembers)
+    .where(and(eq(projectMembers.projectId, projects.id), ne(projectMembers.userId, userId)));
+  return db
+    .delete(projects)
+    .where(and(inArray(projects.id, mine), notExists(others)))
+    .returning({ id: projects.id, name: projects.name });
 }
 
 /** Projects where the user is the only owner while others are members: deleting would orphan them. */

@@ -2,6 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { authenticated, errorResponses, ProblemSchema } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
+import {
+  LOGIN_REQUIRED_NOTE,
+  LoginRequiredProblemSchema,
+  requireLogin,
+  requireSuperuser,
+  SuperuserProblemSchema,
+} from '../../plugins/guards.js';
 import { AccountMailService } from '../auth/account-mail.service.js';
 import { trimEmail } from '../auth/auth.routes.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
@@ -23,6 +30,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const users = new UsersService(app.db, new AccountMailService(app.db, app.config, app.mailer));
   const tags = ['users'];
   const base = { onRequest: [app.authenticate] };
+  const login = { onRequest: [app.authenticate, requireLogin] };
+  const superuser = { onRequest: [app.authenticate, requireSuperuser, requireLogin] };
 
   app.get(
     '/users/me',
@@ -41,15 +50,22 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/users/me',
     {
-      ...base,
+      ...login,
       preValidation: trimEmail,
       schema: {
         tags,
         ...authenticated,
         summary: 'Change your profile',
-        description: 'A new email is normalised and must be free (409); it is then unverified.',
+        description:
+          'A new email is normalised and must be free (409); it is then unverified. ' +
+          LOGIN_REQUIRED_NOTE,
         body: UserUpdateMeSchema,
-        response: { 200: UserPublicSchema, ...errorResponses, 409: ProblemSchema },
+        response: {
+          200: UserPublicSchema,
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+          409: ProblemSchema,
+        },
       },
     },
     async (request) => toUserPublic(await users.updateMe(currentAuth(request), request.body)),
@@ -58,14 +74,21 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/users/me',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'Delete your account',
         description:
-          'Refused (409 `sole_owner`) while you are the only owner of a project that has other members.',
-        response: { 204: Type.Null(), ...errorResponses, 409: ProblemSchema },
+          'Refused (409 `sole_owner`) while you are the only owner of a project that has other members. ' +
+          'Projects that have no other member are deleted with the account, tasks and all. ' +
+          LOGIN_REQUIRED_NOTE,
+        response: {
+          204: Type.Null(),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -77,14 +100,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/users/me/password',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'Change your password',
-        description: 'Ends every other session of yours.',
+        description: 'Ends every other session of yours. ' + LOGIN_REQUIRED_NOTE,
         body: PasswordChangeSchema,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null(), ...errorResponses, 403: LoginRequiredProblemSchema },
       },
     },
     async (request, reply) => {
@@ -100,13 +123,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/users/me/sessions',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'Your sessions',
-        description: 'Live logins (refresh-token families), most recently used first.',
-        response: { 200: SessionListSchema, ...errorResponses },
+        description:
+          'Live logins (refresh-token families), most recently used first. ' + LOGIN_REQUIRED_NOTE,
+        response: { 200: SessionListSchema, ...errorResponses, 403: LoginRequiredProblemSchema },
       },
     },
     async (request) => ({ items: await users.sessions(currentAuth(request)) }),
@@ -115,14 +139,15 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/users/me/sessions/:id',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'End a session',
-        description: 'Its refresh token and access tokens stop working at once.',
+        description:
+          'Its refresh token and access tokens stop working at once. ' + LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null(), ...errorResponses, 403: LoginRequiredProblemSchema },
       },
     },
     async (request, reply) => {
@@ -134,12 +159,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/users/me/tokens',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'Your personal access tokens',
-        response: { 200: TokenListSchema, ...errorResponses },
+        description: LOGIN_REQUIRED_NOTE,
+        response: { 200: TokenListSchema, ...errorResponses, 403: LoginRequiredProblemSchema },
       },
     },
     async (request) => ({ items: await users.tokens(currentAuth(request)) }),
@@ -148,16 +174,17 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/users/me/tokens',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'Create a personal access token',
         description:
           'The `dkt_…` secret is in this answer only; it is stored as a hash. Use it as a bearer token. ' +
-          '`read` tokens may only use safe methods.',
+          '`read` tokens may only use safe methods. ' +
+          LOGIN_REQUIRED_NOTE,
         body: TokenCreateSchema,
-        response: { 201: TokenCreatedSchema, ...errorResponses },
+        response: { 201: TokenCreatedSchema, ...errorResponses, 403: LoginRequiredProblemSchema },
       },
     },
     async (request, reply) => {
@@ -169,13 +196,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/users/me/tokens/:id',
     {
-      ...base,
+      ...login,
       schema: {
         tags,
         ...authenticated,
         summary: 'Revoke a personal access token',
+        description: LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null(), ...errorResponses, 403: LoginRequiredProblemSchema },
       },
     },
     async (request, reply) => {
@@ -187,62 +215,76 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/users',
     {
-      ...base,
+      ...superuser,
       schema: {
         tags,
         ...authenticated,
         summary: 'List users (superuser)',
-        description: '`q` matches email or name.',
+        description: '`q` matches email or name. ' + LOGIN_REQUIRED_NOTE,
         querystring: UserListQuerySchema,
-        response: { 200: UserPageSchema, ...errorResponses, 400: ProblemSchema },
+        response: {
+          200: UserPageSchema,
+          ...errorResponses,
+          403: SuperuserProblemSchema,
+          400: ProblemSchema,
+        },
       },
     },
-    async (request) => users.list(currentAuth(request), request.query),
+    async (request) => users.list(request.query),
   );
 
   app.get(
     '/users/:id',
     {
-      ...base,
+      ...superuser,
       schema: {
         tags,
         ...authenticated,
         summary: 'Get a user (superuser)',
+        description: LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 200: UserPublicSchema, ...errorResponses },
+        response: { 200: UserPublicSchema, ...errorResponses, 403: SuperuserProblemSchema },
       },
     },
-    async (request) => toUserPublic(await users.get(currentAuth(request), request.params.id)),
+    async (request) => toUserPublic(await users.get(request.params.id)),
   );
 
   app.patch(
     '/users/:id',
     {
-      ...base,
+      ...superuser,
       schema: {
         tags,
         ...authenticated,
         summary: 'Change a user (superuser)',
-        description: 'Deactivating a user ends all of its sessions at once.',
+        description: 'Deactivating a user ends all of its sessions at once. ' + LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
         body: UserAdminUpdateSchema,
-        response: { 200: UserPublicSchema, ...errorResponses },
+        response: { 200: UserPublicSchema, ...errorResponses, 403: SuperuserProblemSchema },
       },
     },
-    async (request) =>
-      toUserPublic(await users.adminUpdate(currentAuth(request), request.params.id, request.body)),
+    async (request) => toUserPublic(await users.adminUpdate(request.params.id, request.body)),
   );
 
   app.delete(
     '/users/:id',
     {
-      ...base,
+      ...superuser,
       schema: {
         tags,
         ...authenticated,
         summary: 'Delete a user (superuser)',
+        description:
+          'As for `DELETE /users/me`: 409 `sole_owner` while the user is the only owner of a project ' +
+          'with other members; projects with no other member go with the account. ' +
+          LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 204: Type.Null(), ...errorResponses, 409: ProblemSchema },
+        response: {
+          204: Type.Null(),
+          ...errorResponses,
+          403: SuperuserProblemSchema,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {

@@ -5,12 +5,14 @@ import { newId } from '../../lib/ids.js';
 import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import { type AuthContext, PERSONAL_TOKEN_PREFIX } from '../../plugins/auth.js';
+import { insertEvent } from '../activity/events.repository.js';
 import { findUserById, revokeUserSessions } from '../auth/auth.repository.js';
 import type { AccountMailService } from '../auth/account-mail.service.js';
 import { normaliseEmail } from '../auth/auth.service.js';
 import { assertAcceptablePassword, hashPassword, verifyPassword } from '../auth/passwords.js';
 import {
   countSoleOwnedSharedProjects,
+  deleteSoloProjects,
   deleteUser,
   insertPersonalToken,
   listLiveSessions,
@@ -67,10 +69,6 @@ export function toTokenPublic(token: PersonalAccessTokenRow): TokenPublic {
   };
 }
 
-function requireSuperuser(auth: AuthContext): void {
-  if (!auth.isSuperuser) throw new AppError('forbidden', 'Only a superuser may manage users.');
-}
-
 export class UsersService {
   constructor(
     private readonly db: Database,
@@ -103,16 +101,25 @@ export class UsersService {
   }
 
   async deleteMe(auth: AuthContext): Promise<void> {
-    await this.deleteUserChecked(auth.userId);
+    await this.deleteUserChecked(auth.userId, auth.userId);
   }
 
-  private async deleteUserChecked(userId: string): Promise<void> {
+  private async deleteUserChecked(userId: string, actorId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       if ((await countSoleOwnedSharedProjects(tx, userId)) > 0) {
         throw new AppError(
           'sole_owner',
           'This user is the only owner of a project with other members; transfer ownership first.',
         );
+      }
+      for (const project of await deleteSoloProjects(tx, userId)) {
+        await insertEvent(tx, {
+          type: 'project.deleted',
+          projectId: project.id,
+          actorId,
+          entityId: project.id,
+          data: { name: project.name, reason: 'account_deleted' },
+        });
       }
       if (!(await deleteUser(tx, userId))) throw new AppError('user_not_found');
     });
@@ -153,10 +160,6 @@ export class UsersService {
     auth: AuthContext,
     input: TokenCreate,
   ): Promise<TokenPublic & { token: string }> {
-    // A token can only be made by a full login, and never grants more than its maker has.
-    if (auth.tokenId !== null) {
-      throw new AppError('forbidden', 'Personal access tokens cannot create other tokens.');
-    }
     if (input.expires_at != null && Date.parse(input.expires_at) <= Date.now()) {
       throw new AppError('validation_failed', 'expires_at must be in the future.', {
         errors: [
@@ -186,8 +189,7 @@ export class UsersService {
       throw new AppError('token_not_found');
   }
 
-  async list(auth: AuthContext, query: UserListQuery): Promise<Page<UserPublic>> {
-    requireSuperuser(auth);
+  async list(query: UserListQuery): Promise<Page<UserPublic>> {
     const limit = query.limit ?? 50;
     const afterId =
       query.cursor === undefined ? null : cursorUuid(decodeCursor('users', query.cursor)[0]);
@@ -195,15 +197,13 @@ export class UsersService {
     return toPage(rows, limit, toUserPublic, (row) => encodeCursor('users', [row.id]));
   }
 
-  async get(auth: AuthContext, userId: string): Promise<UserRow> {
-    requireSuperuser(auth);
+  async get(userId: string): Promise<UserRow> {
     const user = await findUserById(this.db, userId);
     if (user === null) throw new AppError('user_not_found');
     return user;
   }
 
-  async adminUpdate(auth: AuthContext, userId: string, input: UserAdminUpdate): Promise<UserRow> {
-    requireSuperuser(auth);
+  async adminUpdate(userId: string, input: UserAdminUpdate): Promise<UserRow> {
     return this.db.transaction(async (tx) => {
       const changes: UserChanges = {};
       if (input.is_active !== undefined) changes.isActive = input.is_active;
@@ -216,7 +216,6 @@ export class UsersService {
   }
 
   async adminDelete(auth: AuthContext, userId: string): Promise<void> {
-    requireSuperuser(auth);
-    await this.deleteUserChecked(userId);
+    await this.deleteUserChecked(userId, auth.userId);
   }
 }
