@@ -1,26 +1,115 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 
-/** Connects to Redis, failing fast when it cannot be reached at start-up. */
+/**
+ * Redis is optional and never required: every call must fail fast while it is away, so callers
+ * fall back to per-instance state instead of making requests wait. A call is bounded by
+ * `commandTimeout`; a connection that stops answering is dropped after `socketTimeout`, after
+ * which calls fail at once until the client has reconnected.
+ */
+const REDIS_OPTIONS = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: 100,
+  socketTimeout: 1_000,
+  connectTimeout: 1_000,
+  // Keeps trying for as long as the process lives, at most once a second.
+  retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+} as const;
+
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Connects to Redis. When it cannot be reached the client is returned anyway: the app starts
+ * degraded and the client keeps reconnecting in the background.
+ */
 export async function openRedis(url: string | null): Promise<Redis | null> {
   if (url === null) return null;
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-    connectTimeout: 5_000,
-  });
-  await redis.connect();
+  const redis = new Redis(url, REDIS_OPTIONS);
+  // Errors are logged by `RedisState` once the app is built; until then, this keeps ioredis
+  // from printing each failed attempt to stderr.
+  redis.on('error', () => undefined);
+  await redis.connect().catch(() => undefined);
   return redis;
+}
+
+/**
+ * Whether Redis can be used right now, for every part of the app that degrades without it
+ * (shared rate limits today). Logs one line when Redis goes away and one when it returns,
+ * however many requests pass in between.
+ */
+export class RedisState {
+  #up: boolean;
+  #closing = false;
+  #lastError: Error | undefined;
+  #failureLoggedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly client: Redis,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.#up = client.status === 'ready';
+    if (!this.#up) {
+      log.warn('redis unavailable at start-up; running degraded until it can be reached');
+    }
+    client.on('ready', () => this.#markUp());
+    client.on('close', () => this.#markDown());
+    client.on('error', (error: Error) => {
+      this.#lastError = error;
+      log.debug({ err: error }, 'redis connection error');
+    });
+  }
+
+  /** True while the connection is established and answering; callers use a fallback otherwise. */
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * A call failed on a connection that still looks healthy (a timeout, an error reply). Logged
+   * at most once a minute; a connection that stops answering is dropped by `socketTimeout`.
+   */
+  reportFailure(error: Error): void {
+    if (!this.isReady()) return;
+    const now = Date.now();
+    if (now - this.#failureLoggedAt < FAILURE_LOG_INTERVAL_MS) return;
+    this.#failureLoggedAt = now;
+    this.log.warn({ err: error }, 'redis call failed; per-instance state used for it');
+  }
+
+  /** Called on shutdown, so closing the connection on purpose is not reported as an outage. */
+  close(): void {
+    this.#closing = true;
+  }
+
+  #markUp(): void {
+    this.#lastError = undefined;
+    if (this.#up) return;
+    this.#up = true;
+    this.log.info('redis available again; shared state is used again');
+  }
+
+  #markDown(): void {
+    if (!this.#up || this.#closing) return;
+    this.#up = false;
+    this.log.warn(
+      { err: this.#lastError },
+      'redis unavailable; running degraded on per-instance state until it returns',
+    );
+  }
 }
 
 export default fp(
   async function redisPlugin(app: FastifyInstance, { redis }: { redis: Redis | null }) {
     app.decorate('redis', redis);
-    if (redis) {
-      redis.on('error', (error: Error) => app.log.warn({ err: error }, 'redis error'));
+    const state = redis ? new RedisState(redis, app.log) : null;
+    app.decorate('redisState', state);
+    if (redis && state) {
       app.addHook('onClose', async () => {
+        state.close();
         await redis.quit().catch(() => redis.disconnect());
       });
     }
@@ -32,5 +121,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** `null` when `REDIS_URL` is not set: the app then runs as a single instance. */
     redis: Redis | null;
+    /** `null` when `REDIS_URL` is not set; otherwise says whether Redis can be used now. */
+    redisState: RedisState | null;
   }
 }
