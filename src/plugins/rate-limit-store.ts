@@ -58,7 +58,10 @@ class FallbackStore implements RateLimitStore {
     this.shared[method](
       key,
       (error, result) => {
-        if (!error) return callback(null, result);
+        if (!error) {
+          redis.reportSuccess();
+          return callback(null, result);
+        }
         redis.reportFailure(error);
         onFallback();
         this.local[method](key, callback, timeWindow, max);

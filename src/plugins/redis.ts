@@ -20,8 +20,6 @@ const REDIS_OPTIONS = {
   retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
 } as const;
 
-const FAILURE_LOG_INTERVAL_MS = 60_000;
-
 /**
  * Connects to Redis. When it cannot be reached the client is returned anyway: the app starts
  * degraded and the client keeps reconnecting in the background.
@@ -38,14 +36,14 @@ export async function openRedis(url: string | null): Promise<Redis | null> {
 
 /**
  * Whether Redis can be used right now, for every part of the app that degrades without it
- * (shared rate limits today). Logs one line when Redis goes away and one when it returns,
- * however many requests pass in between.
+ * (shared rate limits today). Logs one line when Redis goes away (the connection drops or a
+ * call fails) and one when it is back (it reconnects or a call succeeds), however many
+ * requests pass in between.
  */
 export class RedisState {
   #up: boolean;
   #closing = false;
   #lastError: Error | undefined;
-  #failureLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly client: Redis,
@@ -56,28 +54,29 @@ export class RedisState {
       log.warn('redis unavailable at start-up; running degraded until it can be reached');
     }
     client.on('ready', () => this.#markUp());
-    client.on('close', () => this.#markDown());
+    client.on('close', () => this.#markDown(this.#lastError));
     client.on('error', (error: Error) => {
       this.#lastError = error;
       log.debug({ err: error }, 'redis connection error');
     });
   }
 
-  /** True while the connection is established and answering; callers use a fallback otherwise. */
+  /** True while the connection is established; callers use their fallback otherwise. */
   isReady(): boolean {
     return this.client.status === 'ready';
   }
 
+  /** A call succeeded: ends an outage that a failed call began. */
+  reportSuccess(): void {
+    if (!this.#up) this.#markUp();
+  }
+
   /**
-   * A call failed on a connection that still looks healthy (a timeout, an error reply). Logged
-   * at most once a minute; a connection that stops answering is dropped by `socketTimeout`.
+   * A call failed (a timeout, an error reply). A connection that stops answering is also
+   * dropped by `socketTimeout`, which is then part of the same outage.
    */
   reportFailure(error: Error): void {
-    if (!this.isReady()) return;
-    const now = Date.now();
-    if (now - this.#failureLoggedAt < FAILURE_LOG_INTERVAL_MS) return;
-    this.#failureLoggedAt = now;
-    this.log.warn({ err: error }, 'redis call failed; per-instance state used for it');
+    this.#markDown(error);
   }
 
   /** Called on shutdown, so closing the connection on purpose is not reported as an outage. */
@@ -92,11 +91,11 @@ export class RedisState {
     this.log.info('redis available again; shared state is used again');
   }
 
-  #markDown(): void {
+  #markDown(error: Error | undefined): void {
     if (!this.#up || this.#closing) return;
     this.#up = false;
     this.log.warn(
-      { err: this.#lastError },
+      { err: error },
       'redis unavailable; running degraded on per-instance state until it returns',
     );
   }

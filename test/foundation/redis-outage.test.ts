@@ -189,6 +189,9 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     );
     expect(after - before).toBe(4);
     await waitFor(() => a.app.redisState?.isReady() === true, 'the client to reconnect');
+    // The failed calls and the dropped connection are one outage: one line down, one line back.
+    await waitFor(() => outageLines(a, /^redis available again/) === 2, 'the return to be logged');
+    expect(outageLines(a, /^redis unavailable/)).toBe(2);
   });
 
   it('when Redis is down at start-up, then the app starts degraded and connects when it returns', async () => {
