@@ -167,6 +167,10 @@ try {
   );
   const outageLines = logs.split('\n').filter((line) => line.includes('redis unavailable'));
   console.log(`"redis unavailable" log lines: ${outageLines.length}`);
+  for (const line of outageLines) {
+    const entry = JSON.parse(line) as { time: number; err?: { message?: string } };
+    console.log(`  ${new Date(entry.time).toISOString()} ${entry.err?.message ?? ''}`);
+  }
 } finally {
   await docket.stop();
   await killRedis();

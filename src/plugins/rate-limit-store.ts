@@ -6,6 +6,9 @@ import LocalStore, {
 import RedisStore from '@fastify/rate-limit/store/RedisStore.js';
 import type { RedisState } from './redis.js';
 
+/** How long a request waits on Redis for its count before counting in memory instead. */
+const CALL_TIMEOUT_MS = 100;
+
 export interface FallbackOptions {
   redis: RedisState;
   /** Prefix of the shared counters' keys. */
@@ -50,21 +53,36 @@ class FallbackStore implements RateLimitStore {
     max: number,
   ): void {
     const { redis, onFallback } = this.options;
-    if (!redis.isReady()) {
+    const useLocal = (): void => {
       onFallback();
       this.local[method](key, callback, timeWindow, max);
-      return;
-    }
+    };
+    if (!redis.isReady()) return useLocal();
+
+    let settled = false;
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      redis.reportFailure(error);
+      useLocal();
+    };
+    // When the timer fires late because this process's own event loop stalled, a reply may
+    // already be waiting on the socket: setImmediate runs after the loop has read it, so the
+    // stall is not taken for a Redis outage.
+    const timer = setTimeout(
+      () => setImmediate(() => fail(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`))),
+      CALL_TIMEOUT_MS,
+    );
     this.shared[method](
       key,
       (error, result) => {
-        if (!error) {
-          redis.reportSuccess();
-          return callback(null, result);
-        }
-        redis.reportFailure(error);
-        onFallback();
-        this.local[method](key, callback, timeWindow, max);
+        if (error) return fail(error);
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        redis.reportSuccess();
+        callback(null, result);
       },
       timeWindow,
       max,

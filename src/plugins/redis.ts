@@ -4,16 +4,18 @@ import { Redis } from 'ioredis';
 
 /**
  * Redis is optional and never required: every call must fail fast while it is away, so callers
- * fall back to per-instance state instead of making requests wait. A call is bounded by
- * `commandTimeout`; a connection that stops answering is dropped after `socketTimeout`, after
- * which calls fail at once until the client has reconnected.
+ * fall back to per-instance state instead of making requests wait. Nothing queues while
+ * disconnected; a connection that stops answering is dropped after `socketTimeout`, after which
+ * calls fail at once until the client has reconnected. Callers on the request path set their own
+ * tighter deadline (the rate-limit store: 100 ms); `commandTimeout` is the bound for every other
+ * call, and is longer so that it never beats theirs.
  */
 const REDIS_OPTIONS = {
   lazyConnect: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
-  commandTimeout: 100,
+  commandTimeout: 250,
   socketTimeout: 1_000,
   connectTimeout: 1_000,
   // Keeps trying for as long as the process lives, at most once a second.
@@ -42,6 +44,7 @@ export async function openRedis(url: string | null): Promise<Redis | null> {
  */
 export class RedisState {
   #up: boolean;
+  #downSince = Date.now();
   #closing = false;
   #lastError: Error | undefined;
 
@@ -88,12 +91,16 @@ export class RedisState {
     this.#lastError = undefined;
     if (this.#up) return;
     this.#up = true;
-    this.log.info('redis available again; shared state is used again');
+    this.log.info(
+      { down_ms: Date.now() - this.#downSince },
+      'redis available again; shared state is used again',
+    );
   }
 
   #markDown(error: Error | undefined): void {
     if (!this.#up || this.#closing) return;
     this.#up = false;
+    this.#downSince = Date.now();
     this.log.warn(
       { err: error },
       'redis unavailable; running degraded on per-instance state until it returns',
