@@ -28,7 +28,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
 import idempotencyPlugin from './plugins/idempotency.js';
-import metricsPlugin from './plugins/metrics.js';
+import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { openRedis } from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
@@ -153,14 +153,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(idempotencyPlugin);
   // Registered before every route, so the OpenAPI document sees them all.
   await app.register(docsPlugin);
+  await app.register(metricsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
-  // After the rate limit, so scraping /metrics spends a budget like any other route.
-  await app.register(metricsPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler);
 
   await app.register(healthRoutes);
+  await app.register(metricsRoutes);
   for (const routes of [
     authRoutes,
     usersRoutes,

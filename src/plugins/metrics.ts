@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { AppError } from '../lib/errors.js';
 import { ProblemSchema } from '../lib/route-docs.js';
 
@@ -37,6 +37,18 @@ export default fp(
       registers: [registry],
     });
 
+    const { redisState } = app;
+    if (redisState) {
+      new Gauge({
+        name: 'docket_redis_up',
+        help: '1 while Redis can be used; 0 while this instance runs degraded without it',
+        registers: [registry],
+        collect() {
+          this.set(redisState.isReady() ? 1 : 0);
+        },
+      });
+    }
+
     app.decorate('metrics', registry);
     app.addHook('onResponse', async (request, reply) => {
       // The route pattern, never the raw URL, keeps the label set bounded.
@@ -46,35 +58,44 @@ export default fp(
         reply.elapsedTime / 1000,
       );
     });
-
-    const { metricsToken } = app.config;
-    app.get(
-      '/metrics',
-      {
-        // After the rate limit's onRequest hook, so wrong tokens spend the caller's budget too.
-        ...(metricsToken === null ? {} : { preHandler: requireMetricsToken(metricsToken) }),
-        schema: {
-          tags: ['operations'],
-          summary: 'Prometheus metrics',
-          description:
-            'Prometheus text exposition: `http_request_duration_seconds` by method, route and status, ' +
-            'plus process, heap and event-loop figures. When the server sets `METRICS_TOKEN`, send it ' +
-            'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
-            'should be kept off the public network. Rate limited per client like the API.',
-          produces: ['text/plain'],
-          response: { 401: ProblemSchema, 429: ProblemSchema },
-        },
-        // Never shed: an overloaded instance is exactly when its figures are wanted.
-        config: { pressureHandler: () => undefined },
-      },
-      async (_request, reply) => {
-        reply.type(registry.contentType);
-        return registry.metrics();
-      },
-    );
   },
-  { name: 'metrics', dependencies: ['errors', 'rate-limit'] },
+  { name: 'metrics', dependencies: ['redis'] },
 );
+
+/**
+ * `GET /metrics`, registered after the rate limit so scraping spends a budget like any other
+ * route (and wrong tokens do too).
+ */
+export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+  const registry = app.metrics;
+  const { metricsToken } = app.config;
+  app.get(
+    '/metrics',
+    {
+      // After the rate limit's onRequest hook, so wrong tokens spend the caller's budget too.
+      ...(metricsToken === null ? {} : { preHandler: requireMetricsToken(metricsToken) }),
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description:
+          'Prometheus text exposition: `http_request_duration_seconds` by method, route and status, ' +
+          'plus process, heap and event-loop figures, `docket_redis_up` (where Redis is ' +
+          'configured) and `docket_rate_limit_fallback_total` (rate-limit decisions taken in ' +
+          'per-instance memory while Redis was away). When the server sets `METRICS_TOKEN`, send it ' +
+          'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
+          'should be kept off the public network. Rate limited per client like the API.',
+        produces: ['text/plain'],
+        response: { 401: ProblemSchema, 429: ProblemSchema },
+      },
+      // Never shed: an overloaded instance is exactly when its figures are wanted.
+      config: { pressureHandler: () => undefined },
+    },
+    async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    },
+  );
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -27,8 +27,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['operations'],
         summary: 'Readiness',
         description:
-          'Answers 200 when the database (and Redis, where configured) can be reached; ' +
-          '503 while they cannot, or while the process is draining for shutdown.',
+          'Answers 200 when the database can be reached; 503 while it cannot, or while the ' +
+          'process is draining for shutdown. A Redis outage does not make the instance unready: ' +
+          'it reports `redis: "degraded"` and serves on per-instance state.',
         response: { 200: HealthCheckSchema, 503: HealthCheckSchema },
       },
     },

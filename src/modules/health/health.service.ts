@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { RedisState } from '../../plugins/redis.js';
 import type { HealthCheck } from './health.schemas.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -18,13 +19,21 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | 'unavailable
   }
 }
 
+/**
+ * Only the database makes an instance unready: Redis is optional, and without it the instance
+ * serves on per-instance state, so a Redis outage must not pull every instance at once.
+ */
 export async function checkReadiness(app: FastifyInstance): Promise<HealthCheck> {
   if (app.lifecycle.draining) return { status: 'unavailable', draining: true };
-  const { redis } = app;
-  const [database, redisState] = await Promise.all([
+  const { redisState } = app;
+  const [database, redis] = await Promise.all([
     probe(() => app.database.ping()),
-    redis ? probe(() => redis.ping()) : Promise.resolve('not_configured' as const),
+    redisState ? checkRedis(redisState) : Promise.resolve('not_configured' as const),
   ]);
-  const ok = database === 'ok' && redisState !== 'unavailable';
-  return { status: ok ? 'ok' : 'unavailable', database, redis: redisState };
+  return { status: database === 'ok' ? 'ok' : 'unavailable', database, redis };
+}
+
+async function checkRedis(redisState: RedisState): Promise<'ok' | 'degraded'> {
+  if (!redisState.isReady()) return 'degraded';
+  return (await probe(() => redisState.client.ping())) === 'ok' ? 'ok' : 'degraded';
 }
