@@ -32,6 +32,7 @@ import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { openRedis } from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
+import { createServices } from './services.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -133,7 +134,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
-  app.decorate('mailer', mailer);
+  app.decorate('services', createServices({ db: database.db, config, mailer }));
   app.addHook('onClose', async () => {
     await mailer.flush();
     mailer.close();
@@ -178,7 +179,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
-    mailer: Mailer;
     /** Set while the process shuts down, so readiness fails before connections close. */
     lifecycle: { draining: boolean };
   }
