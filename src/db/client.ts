@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { retryingReads } from './read-retry.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -67,12 +68,14 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     connect_timeout: 10,
     onnotice: () => undefined,
   });
-  const db = drizzlePostgres({ client, schema });
+  const reads = retryingReads(client);
+  const db = drizzlePostgres({ client: reads, schema });
   return {
     db,
     kind: 'postgres',
     async ping() {
-      await client`select 1`;
+      // Retried like any read, so one connection lost a moment ago does not fail readiness.
+      await reads.unsafe('select 1');
     },
     migrate: () => migratePostgresLocked(url),
     close: () => client.end({ timeout: 5 }),
