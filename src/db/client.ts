@@ -66,6 +66,9 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     max: poolSize,
     idle_timeout: 30,
     connect_timeout: 10,
+    // A query waits for its connection's reconnect delay: the driver's default grows to 20 s
+    // after a few refused attempts, which would hold requests long after the server is back.
+    backoff: reconnectDelaySeconds,
     onnotice: () => undefined,
   });
   const reads = retryingReads(client);
@@ -80,6 +83,13 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     migrate: () => migratePostgresLocked(url),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+const MAX_RECONNECT_DELAY_SECONDS = 1;
+
+/** Doubles from 50 ms up to 1 s, with jitter so the connections of a pool do not move together. */
+function reconnectDelaySeconds(attempt: number): number {
+  return Math.min(0.05 * 2 ** attempt, MAX_RECONNECT_DELAY_SECONDS) * (0.5 + Math.random() / 2);
 }
 
 /** Runs pending migrations under a session advisory lock, so instances starting together take turns. */

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { createProject } from '../helpers/projects.js';
+import { waitFor } from '../helpers/redis-server.js';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from '../helpers/services.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const onPostgres = await postgresAvailable();
 if (!onPostgres) {
@@ -296,4 +298,70 @@ describe.skipIf(!onPostgres)('when the database connections are lost', () => {
     const ready = await fetch(`${address}/health/ready`);
     expect([ready.status, await ready.json()]).toMatchObject([200, { database: 'ok' }]);
   }, 120_000);
+});
+
+describe.skipIf(!onPostgres)('when PostgreSQL cannot be reached', () => {
+  let proxy: TcpProxy;
+  let test: TestApp;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    const server = new URL(POSTGRES_ADMIN_URL);
+    proxy = await TcpProxy.start(server.hostname, Number(server.port || 5432));
+    test = await createTestApp({
+      databaseUrl: (url) => {
+        const viaProxy = new URL(url);
+        viaProxy.host = `127.0.0.1:${proxy.port}`;
+        return viaProxy.toString();
+      },
+    });
+    user = await createUser(test.app);
+  });
+
+  afterAll(async () => {
+    await proxy?.start();
+    await test?.close();
+    await proxy?.stop();
+  });
+
+  async function ready(): Promise<{ statusCode: number; body: unknown }> {
+    const response = await test.app.inject({ url: '/health/ready' });
+    return { statusCode: response.statusCode, body: response.json() };
+  }
+
+  it('when the database goes away, then readiness and requests answer 503 until it is back', async () => {
+    expect(await ready()).toEqual({
+      statusCode: 200,
+      body: { status: 'ok', database: 'ok', redis: 'not_configured' },
+    });
+    await proxy.stop();
+
+    expect(await ready()).toEqual({
+      statusCode: 503,
+      body: { status: 'unavailable', database: 'unavailable', redis: 'not_configured' },
+    });
+    expectDatabaseUnavailable(
+      await test.app.inject({ url: '/api/v1/projects', headers: user.headers }),
+    );
+    expectDatabaseUnavailable(
+      await test.app.inject({
+        method: 'POST',
+        url: '/api/v1/projects',
+        headers: user.headers,
+        payload: { name: 'During the outage' },
+      }),
+    );
+
+    await proxy.start();
+    await waitFor(async () => (await ready()).statusCode === 200, 'readiness to recover', HANG_MS);
+    const list = await test.app.inject({ url: '/api/v1/projects', headers: user.headers });
+    expect(list.statusCode, list.body).toBe(200);
+    const created = await test.app.inject({
+      method: 'POST',
+      url: '/api/v1/projects',
+      headers: user.headers,
+      payload: { name: 'After the outage' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+  });
 });
