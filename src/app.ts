@@ -30,7 +30,7 @@ import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
-import redisPlugin, { openRedis } from './plugins/redis.js';
+import redisPlugin, { closeRedis, openRedis } from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
 
 export type App = FastifyInstance<
@@ -101,8 +101,32 @@ function trustProxyOption(
   return typeof value === 'boolean' ? value : [...value];
 }
 
-/** Builds the whole application without listening; `server.ts` and the tests both use it. */
+/**
+ * Builds the whole application without listening; `server.ts` and the tests both use it.
+ * When a step fails, what was already opened (or handed in) is closed before the error is
+ * rethrown, so a failed start leaves no connection behind.
+ */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    return await assembleApp(config, options, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Adds each resource to `opened` as soon as it exists, for `buildApp` to close should a later
+ * step fail; once the app is built, its onClose hooks close them.
+ */
+async function assembleApp(
+  config: Config,
+  options: BuildOptions,
+  opened: (() => Promise<unknown>)[],
+): Promise<App> {
+  const givenRedis = options.redis;
+  if (givenRedis) opened.push(() => closeRedis(givenRedis));
   const validators = createValidators();
   const app = Fastify({
     logger: loggerOptions(config, options.logStream),
@@ -129,7 +153,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       dataDir: config.dataDir,
       poolSize: config.databasePoolSize,
     }));
-  const redis = options.redis !== undefined ? options.redis : await openRedis(config.redisUrl);
+  opened.push(() => database.close());
+  const redis = givenRedis !== undefined ? givenRedis : await openRedis(config.redisUrl);
+  if (redis && givenRedis === undefined) opened.push(() => closeRedis(redis));
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
