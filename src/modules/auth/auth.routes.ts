@@ -36,8 +36,8 @@ function oauthError(reply: FastifyReply, error: string, description: string): Fa
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const auth = new AuthService(app.db, app.config, app.accessTokens);
   const accountMail = new AccountMailService(app.db, app.config, app.mailer);
+  const auth = new AuthService(app.db, app.config, app.accessTokens, accountMail);
   app.setPersonalTokenResolver((token) => auth.resolvePersonalToken(token));
   app.addHook('onReady', () => auth.ensureFirstSuperuser());
   await app.register(formbody, { bodyLimit: 16 * 1024 });
@@ -70,7 +70,6 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError('registration_disabled', 'Registration is disabled on this server.');
       }
       const user = await auth.register(request.body);
-      await accountMail.sendVerification(user);
       return reply.code(201).send(toUserPublic(user));
     },
   );

@@ -6,6 +6,7 @@ import { newId } from '../../lib/ids.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import { type AuthContext, PERSONAL_TOKEN_PREFIX, type Scope } from '../../plugins/auth.js';
 import type { AccessTokens } from './access-tokens.js';
+import type { AccountMailService } from './account-mail.service.js';
 import {
   clearLoginFailures,
   findPersonalToken,
@@ -60,19 +61,34 @@ export class AuthService {
     private readonly db: Database,
     private readonly config: Config,
     private readonly accessTokens: AccessTokens,
+    private readonly accountMail: AccountMailService | null = null,
   ) {}
 
+  /**
+   * Creates an account and, with `accountMail`, the token of its verification mail in the same
+   * transaction; the mail leaves once both are stored. Superusers are created by an operator
+   * and get no mail.
+   */
   async register(input: RegisterInput, superuser = false): Promise<UserRow> {
     assertAcceptablePassword(input.password);
-    const user = await insertUser(this.db, {
-      id: newId(),
-      email: normaliseEmail(input.email),
-      passwordHash: await hashPassword(input.password),
-      fullName: input.full_name ?? null,
-      isSuperuser: superuser,
+    const passwordHash = await hashPassword(input.password);
+    let sendVerification: (() => void) | undefined;
+    const user = await this.db.transaction(async (tx) => {
+      const created = await insertUser(tx, {
+        id: newId(),
+        email: normaliseEmail(input.email),
+        passwordHash,
+        fullName: input.full_name ?? null,
+        isSuperuser: superuser,
+      });
+      if (created === null)
+        throw new AppError('email_taken', 'An account with this email already exists.');
+      if (!superuser && this.accountMail) {
+        sendVerification = await this.accountMail.issueVerification(tx, created);
+      }
+      return created;
     });
-    if (user === null)
-      throw new AppError('email_taken', 'An account with this email already exists.');
+    sendVerification?.();
     return user;
   }
 

@@ -92,11 +92,19 @@ export class UsersService {
         changes.emailVerifiedAt = null;
       }
     }
-    const updated = await updateUser(this.db, auth.userId, changes);
-    if (updated === null) {
-      throw new AppError('email_taken', 'An account with this email already exists.');
-    }
-    if (changes.email !== undefined) await this.accountMail.sendVerification(updated);
+    // The new address and its verification token are stored together; the mail leaves after.
+    let sendVerification: (() => void) | undefined;
+    const updated = await this.db.transaction(async (tx) => {
+      const row = await updateUser(tx, auth.userId, changes);
+      if (row === null) {
+        throw new AppError('email_taken', 'An account with this email already exists.');
+      }
+      if (changes.email !== undefined) {
+        sendVerification = await this.accountMail.issueVerification(tx, row);
+      }
+      return row;
+    });
+    sendVerification?.();
     return updated;
   }
 
