@@ -48,11 +48,12 @@ export class CommentsService {
   async create(userId: string, taskId: string, body: string): Promise<CommentRow> {
     return this.db.transaction(async (tx) => {
       const task = await findTaskForUser(tx, taskId, userId);
-      requireRole(task?.role ?? null, 'editor', 'task_not_found', 'comment');
+      if (task === null) throw new AppError('task_not_found');
+      requireRole(task.role, 'editor', 'task_not_found', 'comment');
       const comment = await insertComment(tx, { id: newId(), taskId, authorId: userId, body });
       await insertEvent(tx, {
         type: 'comment.created',
-        projectId: task?.projectId ?? '',
+        projectId: task.projectId,
         actorId: userId,
         entityId: comment.id,
         data: { task_id: taskId, body },
