@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resultRows } from '../../src/db/client.js';
 import { users } from '../../src/db/schema/index.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
@@ -72,8 +73,7 @@ describe('when storing the verification token succeeds', () => {
     const tokens = await t.app.db.execute(
       sql`select count(*)::int as n from action_tokens where user_id = ${user?.id ?? null}`,
     );
-    const count = (Array.isArray(tokens) ? tokens : (tokens as { rows: unknown[] }).rows)[0];
-    expect(count).toEqual({ n: 1 });
+    expect(resultRows(tokens)).toEqual([{ n: 1 }]);
     await t.app.mailer.flush();
     expect(mailsTo(email)).toHaveLength(1);
   });

@@ -3,7 +3,7 @@ import type { CommentRow } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { type Page, pageByKey } from '../../lib/pagination.js';
 import { insertEvent } from '../activity/events.repository.js';
 import { atLeast, requireRole } from '../projects/roles.js';
 import { findTaskForUser } from '../tasks/tasks.repository.js';
@@ -38,11 +38,13 @@ export class CommentsService {
   ): Promise<Page<CommentPublic>> {
     const task = await findTaskForUser(this.db, taskId, userId);
     if (task === null) throw new AppError('task_not_found');
-    const limit = query.limit ?? 50;
-    const after =
-      query.cursor === undefined ? null : cursorUuid(decodeCursor('comments', query.cursor)[0]);
-    const rows = await listComments(this.db, taskId, after, limit);
-    return toPage(rows, limit, toCommentPublic, (row) => encodeCursor('comments', [row.id]));
+    return pageByKey(
+      'comments',
+      query,
+      (after, limit) => listComments(this.db, taskId, after, limit),
+      toCommentPublic,
+      (row) => row.id,
+    );
   }
 
   async create(userId: string, taskId: string, body: string): Promise<CommentRow> {

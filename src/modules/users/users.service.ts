@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import type { PersonalAccessTokenRow, SessionRow, UserRow } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { type Page, pageByKey } from '../../lib/pagination.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import { type AuthContext, PERSONAL_TOKEN_PREFIX } from '../../plugins/auth.js';
 import { insertEvent } from '../activity/events.repository.js';
@@ -198,11 +198,13 @@ export class UsersService {
   }
 
   async list(query: UserListQuery): Promise<Page<UserPublic>> {
-    const limit = query.limit ?? 50;
-    const afterId =
-      query.cursor === undefined ? null : cursorUuid(decodeCursor('users', query.cursor)[0]);
-    const rows = await listUsers(this.db, { q: query.q, afterId, limit });
-    return toPage(rows, limit, toUserPublic, (row) => encodeCursor('users', [row.id]));
+    return pageByKey(
+      'users',
+      query,
+      (afterId, limit) => listUsers(this.db, { q: query.q, afterId, limit }),
+      toUserPublic,
+      (row) => row.id,
+    );
   }
 
   async get(userId: string): Promise<UserRow> {
