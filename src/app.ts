@@ -31,6 +31,7 @@ import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { closeRedis, openRedis } from './plugins/redis.js';
+import requestLogPlugin from './plugins/request-log.js';
 import securityPlugin from './plugins/security.js';
 
 export type App = FastifyInstance<
@@ -87,7 +88,10 @@ function loggerOptions(
   if (config.nodeEnv === 'development') {
     return {
       ...options,
-      transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { translateTime: 'SYS:HH:MM:ss.l', singleLine: true },
+      },
     };
   }
   return options;
@@ -132,7 +136,11 @@ async function assembleApp(
     logger: loggerOptions(config, options.logStream),
     genReqId: requestId,
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // `plugins/request-log.ts` writes one line per request in place of Fastify's two.
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      disableRequestLogging: true,
+    }),
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,
@@ -170,6 +178,7 @@ async function assembleApp(
   });
 
   await app.register(errorsPlugin);
+  await app.register(requestLogPlugin);
   await app.register(dbPlugin, { database });
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();
