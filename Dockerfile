@@ -19,4 +19,5 @@ USER node
 EXPOSE 8000
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8000/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Operator commands run from the same image: node dist/cli.js migrate | create-superuser | help
 CMD ["node", "dist/server.js"]

@@ -30,7 +30,8 @@ import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
-import redisPlugin, { openRedis } from './plugins/redis.js';
+import redisPlugin, { closeRedis, openRedis } from './plugins/redis.js';
+import requestLogPlugin from './plugins/request-log.js';
 import securityPlugin from './plugins/security.js';
 import { createServices } from './services.js';
 
@@ -88,7 +89,10 @@ function loggerOptions(
   if (config.nodeEnv === 'development') {
     return {
       ...options,
-      transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { translateTime: 'SYS:HH:MM:ss.l', singleLine: true },
+      },
     };
   }
   return options;
@@ -102,14 +106,42 @@ function trustProxyOption(
   return typeof value === 'boolean' ? value : [...value];
 }
 
-/** Builds the whole application without listening; `server.ts` and the tests both use it. */
+/**
+ * Builds the whole application without listening; `server.ts` and the tests both use it.
+ * When a step fails, what was already opened (or handed in) is closed before the error is
+ * rethrown, so a failed start leaves no connection behind.
+ */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    return await assembleApp(config, options, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Adds each resource to `opened` as soon as it exists, for `buildApp` to close should a later
+ * step fail; once the app is built, its onClose hooks close them.
+ */
+async function assembleApp(
+  config: Config,
+  options: BuildOptions,
+  opened: (() => Promise<unknown>)[],
+): Promise<App> {
+  const givenRedis = options.redis;
+  if (givenRedis) opened.push(() => closeRedis(givenRedis));
   const validators = createValidators();
   const app = Fastify({
     logger: loggerOptions(config, options.logStream),
     genReqId: requestId,
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // `plugins/request-log.ts` writes one line per request in place of Fastify's two.
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      disableRequestLogging: true,
+    }),
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,
@@ -130,7 +162,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       dataDir: config.dataDir,
       poolSize: config.databasePoolSize,
     }));
-  const redis = options.redis !== undefined ? options.redis : await openRedis(config.redisUrl);
+  opened.push(() => database.close());
+  const redis = givenRedis !== undefined ? givenRedis : await openRedis(config.redisUrl);
+  if (redis && givenRedis === undefined) opened.push(() => closeRedis(redis));
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
@@ -145,6 +179,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(errorsPlugin);
+  await app.register(requestLogPlugin);
   await app.register(dbPlugin, { database });
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();

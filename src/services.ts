@@ -29,6 +29,7 @@ export type ServiceDepsInput = Omit<ServiceDeps, 'clock'> & { clock?: Clock };
 
 export interface Services {
   clock: Clock;
+  mailer: Mailer;
   accessTokens: AccessTokens;
   authenticator: Authenticator;
   auth: AuthService;
@@ -49,9 +50,10 @@ export function createServices({ clock = systemClock, ...rest }: ServiceDepsInpu
   const accountMail = new AccountMailService(deps);
   return {
     clock,
+    mailer: deps.mailer,
     accessTokens,
     authenticator: new Authenticator({ ...deps, accessTokens }),
-    auth: new AuthService({ ...deps, accessTokens }),
+    auth: new AuthService({ ...deps, accessTokens, accountMail }),
     accountMail,
     users: new UsersService({ ...deps, accountMail }),
     projects: new ProjectsService(deps),

@@ -17,6 +17,11 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 /** A transaction, or the database itself where no transaction is needed. */
 export type Executor = Parameters<Parameters<Database['transaction']>[0]>[0] | Database;
 
+/** The rows of a raw `db.execute()`: postgres-js returns an array, PGlite `{ rows }`. */
+export function resultRows<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
+}
+
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: 'pglite' | 'postgres';

@@ -22,6 +22,11 @@ export const PageQuerySchema = {
   ),
 };
 
+/** The page size a list query asked for, or the default. */
+export function pageLimit(query: { limit?: number | undefined }): number {
+  return query.limit ?? DEFAULT_LIMIT;
+}
+
 export function pageSchema<T extends TSchema>(item: T) {
   return Type.Object({
     items: Type.Array(item),
@@ -79,4 +84,21 @@ export function cursorUuid(value: unknown): string {
     throw new AppError('invalid_cursor', 'The cursor is not one this API issued.');
   }
   return value;
+}
+
+/**
+ * One page of a list ordered by a uuid key: reads the cursor of `kind`, fetches `limit + 1`
+ * rows after that key, and makes the next cursor from the last row kept.
+ */
+export async function pageByKey<Row, Item>(
+  kind: string,
+  query: PageQuery,
+  fetch: (afterKey: string | null, limit: number) => Promise<Row[]>,
+  map: (row: Row) => Item,
+  keyOf: (row: Row) => string,
+): Promise<Page<Item>> {
+  const limit = pageLimit(query);
+  const after = query.cursor === undefined ? null : cursorUuid(decodeCursor(kind, query.cursor)[0]);
+  const rows = await fetch(after, limit);
+  return toPage(rows, limit, map, (row) => encodeCursor(kind, [keyOf(row)]));
 }

@@ -36,6 +36,11 @@ export async function openRedis(url: string | null): Promise<Redis | null> {
   return redis;
 }
 
+/** Closes politely, or at once when Redis cannot answer. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}
+
 /**
  * Whether Redis can be used right now, for every part of the app that degrades without it
  * (shared rate limits today). Logs one line when Redis goes away (the connection drops or a
@@ -116,7 +121,7 @@ export default fp(
     if (redis && state) {
       app.addHook('onClose', async () => {
         state.close();
-        await redis.quit().catch(() => redis.disconnect());
+        await closeRedis(redis);
       });
     }
   },

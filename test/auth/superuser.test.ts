@@ -1,7 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.js';
 
@@ -53,34 +49,5 @@ describe('first superuser, closed registration and the login rate limit', () => 
       statuses.push(response.statusCode);
     }
     expect(statuses).toEqual([400, 400, 400, 429]);
-  });
-});
-
-describe('npm run cli -- create-superuser', () => {
-  it('when given an email and password, then it creates a superuser; without them it prints usage', () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'docket-cli-'));
-    const env = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, NODE_ENV: 'test' };
-    const ok = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'create-superuser',
-        '--email',
-        'Admin@Example.com',
-        '--password',
-        'cli superuser passphrase',
-      ],
-      { env, encoding: 'utf8' },
-    );
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('superuser admin@example.com created');
-    const usage = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts'], {
-      env,
-      encoding: 'utf8',
-    });
-    expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain('usage');
   });
 });

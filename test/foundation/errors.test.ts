@@ -169,7 +169,7 @@ describe('errors', () => {
 
   it('when a request is logged, then the authorization header is redacted', async () => {
     await t.app.inject({
-      url: '/health/live',
+      url: '/api/v1/projects',
       headers: { authorization: 'Bearer top-secret-token', 'x-request-id': 'redact-1' },
     });
     const lines = t.logs.filter((line) => line.request_id === 'redact-1');

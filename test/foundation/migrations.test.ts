@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase, resultRows } from '../../src/db/client.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/services.js';
 
 const journal = JSON.parse(readFileSync('src/db/migrations/meta/_journal.json', 'utf8')) as {
@@ -12,10 +12,7 @@ async function appliedCount(handle: Awaited<ReturnType<typeof openDatabase>>): P
   const rows = await handle.db.execute<{ count: string | number }>(
     sql`select count(*) as count from drizzle.__drizzle_migrations`,
   );
-  const first = (
-    Array.isArray(rows) ? rows[0] : (rows as { rows: { count: number }[] }).rows[0]
-  ) as { count: string | number } | undefined;
-  return Number(first?.count);
+  return Number(resultRows<{ count: string | number }>(rows)[0]?.count);
 }
 
 describe('migrations on PGlite', () => {

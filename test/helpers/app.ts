@@ -61,7 +61,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     poolSize: config.databasePoolSize,
   });
   const redis = await openRedis(config.redisUrl);
-  const app = await buildApp(options.captureLogs ? { ...config, logLevel: 'info' } : config, {
+  const logLevel = options.config?.logLevel ?? 'info';
+  const app = await buildApp(options.captureLogs ? { ...config, logLevel } : config, {
     database,
     redis,
     ...(logStream ? { logStream } : {}),

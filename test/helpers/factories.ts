@@ -3,18 +3,14 @@ import { hash } from '@node-rs/argon2';
 import type { App } from '../../src/app.js';
 import { sessions, users, type UserRow } from '../../src/db/schema/index.js';
 import { newId } from '../../src/lib/ids.js';
+import { ARGON2_OPTIONS } from '../../src/modules/auth/passwords.js';
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple';
 
 let defaultHash: Promise<string> | undefined;
 /** One argon2id hash per test process; users made by the factory share the default password. */
 function passwordHash(): Promise<string> {
-  defaultHash ??= hash(DEFAULT_PASSWORD, {
-    algorithm: 2,
-    memoryCost: 19_456,
-    timeCost: 2,
-    parallelism: 1,
-  });
+  defaultHash ??= hash(DEFAULT_PASSWORD, ARGON2_OPTIONS);
   return defaultHash;
 }
 

@@ -509,5 +509,13 @@ describe('events and task rules', () => {
         })
       ).statusCode,
     ).toBe(404);
+    const onUnknownTask = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks/01a20c75-c83d-7321-9559-2498ce98cdcc/comments',
+      headers: owner.headers,
+      payload: { body: 'into the void' },
+    });
+    expect(onUnknownTask.statusCode).toBe(404);
+    expect(onUnknownTask.json()).toMatchObject({ code: 'task_not_found' });
   });
 });

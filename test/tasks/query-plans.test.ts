@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -6,6 +6,8 @@ import {
   type TaskFilters,
   type TaskKeyset,
 } from '../../src/modules/tasks/tasks.repository.js';
+import { tasks } from '../../src/db/schema/index.js';
+import { buildCommentListQuery } from '../../src/modules/comments/comments.repository.js';
 import { TASK_SORTS, type TaskSort } from '../../src/modules/tasks/tasks.schemas.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
@@ -38,6 +40,7 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
   let owner: TestUser;
   let bigProject: string;
   let client: postgres.Sql;
+  let busyTask: string;
 
   beforeAll(async () => {
     owner = await createUser(t.app);
@@ -64,6 +67,25 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
              timestamptz '2026-01-01' + n * interval '1 second',
              timestamptz '2026-01-01' + n * interval '1 second'
       from generate_series(1, 120000) as n`);
+    // 60 000 comments: half on one task, the rest spread over 300 others.
+    const [busy] = await t.app.db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(eq(tasks.projectId, bigProject))
+      .orderBy(asc(tasks.position))
+      .limit(1);
+    if (busy === undefined) throw new Error('the big project has no tasks');
+    busyTask = busy.id;
+    await t.app.db.execute(sql`
+      insert into comments (id, task_id, author_id, body, created_at, updated_at)
+      select gen_random_uuid(),
+             case when n % 2 = 0 then ${busyTask}::uuid else picked.ids[1 + n % 300] end,
+             ${owner.user.id}::uuid, 'comment ' || n,
+             timestamptz '2026-01-01' + n * interval '1 second',
+             timestamptz '2026-01-01' + n * interval '1 second'
+      from generate_series(1, 60000) as n,
+           (select array_agg(id) as ids from (select id from tasks limit 300) as few) as picked`);
+    await t.app.db.execute(sql`analyze comments`);
     await t.app.db.execute(sql`analyze tasks`);
     await t.app.db.execute(sql`analyze project_members`);
     client = postgres(t.databaseUrl ?? '', { max: 1, onnotice: () => undefined });
@@ -72,6 +94,23 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
   afterAll(async () => {
     await client?.end({ timeout: 1 });
   });
+
+  async function explain(query: { sql: string; params: unknown[] }): Promise<PlanNode[]> {
+    const [row] = await client.unsafe<[{ 'QUERY PLAN': [{ Plan: PlanNode }] }]>(
+      `explain (format json) ${query.sql}`,
+      query.params as postgres.ParameterOrJSON<never>[],
+    );
+    return nodes(row['QUERY PLAN'][0].Plan);
+  }
+
+  function describePlan(found: PlanNode[]): string {
+    return found
+      .map(
+        (node) =>
+          `${node['Node Type']}${node['Index Name'] ? `(${node['Index Name']})` : ''}${node['Relation Name'] ? `[${node['Relation Name']}]` : ''}`,
+      )
+      .join(' > ');
+  }
 
   async function plan(
     filters: Partial<TaskFilters>,
@@ -85,22 +124,11 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
       after,
       50,
     ).toSQL();
-    const [row] = await client.unsafe<[{ 'QUERY PLAN': [{ Plan: PlanNode }] }]>(
-      `explain (format json) ${query.sql}`,
-      query.params as postgres.ParameterOrJSON<never>[],
-    );
-    return nodes(row['QUERY PLAN'][0].Plan);
+    return explain(query);
   }
 
   function expectIndexed(found: PlanNode[], label: string): void {
-    const summary =
-      `${label}: ` +
-      found
-        .map(
-          (node) =>
-            `${node['Node Type']}${node['Index Name'] ? `(${node['Index Name']})` : ''}${node['Relation Name'] ? `[${node['Relation Name']}]` : ''}`,
-        )
-        .join(' > ');
+    const summary = `${label}: ${describePlan(found)}`;
     const onTasks = found.filter((node) => node['Relation Name'] === 'tasks');
     expect(onTasks.length, summary).toBeGreaterThan(0);
     for (const node of onTasks) expect(node['Node Type'], summary).not.toBe('Seq Scan');
@@ -163,6 +191,26 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
         await plan({ ...filters, projectId: null }, filters.q ? 'rank' : 'created_at'),
         `across ${label}`,
       );
+    },
+  );
+
+  // The index must give the list's order, so a page stops after `limit` rows instead of
+  // sorting every comment of the task.
+  it.each([
+    ['first page', null],
+    ['a deep page', '01a20c75-c83d-7321-9559-2498ce98cdcc'],
+  ] as [string, string | null][])(
+    'when a busy task lists its comments (%s), then an index gives the order',
+    async (label, after) => {
+      const found = await explain(buildCommentListQuery(t.app.db, busyTask, after, 50).toSQL());
+      const summary = `comments ${label}: ${describePlan(found)}`;
+      expect(
+        found.some((node) => node['Index Name'] === 'comments_task_idx'),
+        summary,
+      ).toBe(true);
+      for (const node of found) {
+        expect(node['Node Type'], summary).not.toMatch(/^(Seq Scan|Sort|Incremental Sort)$/);
+      }
     },
   );
 });

@@ -113,7 +113,7 @@ export const comments = pgTable(
     version: integer('version').notNull().default(1),
     ...timestamps,
   },
-  (table) => [index('comments_task_idx').on(table.taskId, table.createdAt, table.id)],
+  (table) => [index('comments_task_idx').on(table.taskId, table.id)],
 );
 
 /**

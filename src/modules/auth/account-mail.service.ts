@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { type UserRow, users } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
@@ -68,9 +68,13 @@ export class AccountMailService {
     });
   }
 
-  async sendVerification(user: Pick<UserRow, 'id' | 'email'>): Promise<void> {
+  /**
+   * Stores a verification token for the user's address in `tx`, the transaction that creates or
+   * changes the address, and returns what mails the link: call it once that transaction commits.
+   */
+  async issueVerification(tx: Executor, user: Pick<UserRow, 'id' | 'email'>): Promise<() => void> {
     const token = randomToken();
-    await insertActionToken(this.db, {
+    await insertActionToken(tx, {
       id: newId(),
       userId: user.id,
       purpose: 'verify_email',
@@ -78,13 +82,14 @@ export class AccountMailService {
       email: user.email,
       expiresAt: new Date(this.clock.now().getTime() + VERIFY_TTL_MS),
     });
-    this.send(
-      user.email,
-      'Confirm your email address for Docket',
-      'Open this link to confirm your email address:',
-      this.link('/verify-email', token),
-      'If you did not ask for this, ignore this mail.',
-    );
+    return () =>
+      this.send(
+        user.email,
+        'Confirm your email address for Docket',
+        'Open this link to confirm your email address:',
+        this.link('/verify-email', token),
+        'If you did not ask for this, ignore this mail.',
+      );
   }
 
   /** Always succeeds from the caller's view, so it does not reveal which addresses have accounts. */

@@ -11,14 +11,6 @@ import {
   users,
 } from '../../db/schema/index.js';
 
-export interface SessionPrincipal {
-  userId: string;
-  isActive: boolean;
-  isSuperuser: boolean;
-  revokedAt: Date | null;
-  expiresAt: Date;
-}
-
 /** The one query every authenticated request makes: is this session, and its user, still live? */
 export function prepareFindSessionPrincipal(db: Database) {
   return db

@@ -66,7 +66,6 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError('registration_disabled', 'Registration is disabled on this server.');
       }
       const user = await auth.register(request.body);
-      await accountMail.sendVerification(user);
       return reply.code(201).send(toUserPublic(user));
     },
   );

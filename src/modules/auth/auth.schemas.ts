@@ -1,5 +1,5 @@
 import { nullable } from '../../lib/schema-types.js';
-import Type, { type Static } from 'typebox';
+import Type from 'typebox';
 import { PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
 
 export const EmailSchema = Type.String({ format: 'email', maxLength: 254 });
@@ -63,6 +63,3 @@ export const VerifyEmailSchema = Type.Object(
   { token: ActionToken },
   { additionalProperties: false },
 );
-
-export type RegisterInputBody = Static<typeof RegisterSchema>;
-export type TokenRequest = Static<typeof TokenRequestSchema>;

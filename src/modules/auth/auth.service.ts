@@ -6,6 +6,7 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import type { AccessTokens } from './access-tokens.js';
+import type { AccountMailService } from './account-mail.service.js';
 import { PERSONAL_TOKEN_PREFIX } from './authenticator.js';
 import {
   clearLoginFailures,
@@ -56,6 +57,8 @@ export interface AuthServiceOptions {
   config: Config;
   accessTokens: AccessTokens;
   clock: Clock;
+  /** Sends the verification mail of a new account; without it, registration sends none. */
+  accountMail?: AccountMailService | null;
 }
 
 export class AuthService {
@@ -63,25 +66,41 @@ export class AuthService {
   private readonly config: Config;
   private readonly accessTokens: AccessTokens;
   private readonly clock: Clock;
+  private readonly accountMail: AccountMailService | null;
 
-  constructor({ db, config, accessTokens, clock }: AuthServiceOptions) {
+  constructor({ db, config, accessTokens, clock, accountMail = null }: AuthServiceOptions) {
     this.db = db;
     this.config = config;
     this.accessTokens = accessTokens;
     this.clock = clock;
+    this.accountMail = accountMail;
   }
 
+  /**
+   * Creates an account and, with `accountMail`, the token of its verification mail in the same
+   * transaction; the mail leaves once both are stored. Superusers are created by an operator
+   * and get no mail.
+   */
   async register(input: RegisterInput, superuser = false): Promise<UserRow> {
     assertAcceptablePassword(input.password);
-    const user = await insertUser(this.db, {
-      id: newId(),
-      email: normaliseEmail(input.email),
-      passwordHash: await hashPassword(input.password),
-      fullName: input.full_name ?? null,
-      isSuperuser: superuser,
+    const passwordHash = await hashPassword(input.password);
+    let sendVerification: (() => void) | undefined;
+    const user = await this.db.transaction(async (tx) => {
+      const created = await insertUser(tx, {
+        id: newId(),
+        email: normaliseEmail(input.email),
+        passwordHash,
+        fullName: input.full_name ?? null,
+        isSuperuser: superuser,
+      });
+      if (created === null)
+        throw new AppError('email_taken', 'An account with this email already exists.');
+      if (!superuser && this.accountMail) {
+        sendVerification = await this.accountMail.issueVerification(tx, created);
+      }
+      return created;
     });
-    if (user === null)
-      throw new AppError('email_taken', 'An account with this email already exists.');
+    sendVerification?.();
     return user;
   }
 

@@ -23,12 +23,13 @@ export async function findCommentForUser(
   return row ? { ...row.comment, projectId: row.projectId, role: row.role } : null;
 }
 
-export async function listComments(
+/** A page of a task's comments in id (creation) order, `limit + 1` rows; `comments_task_idx` serves it. */
+export function buildCommentListQuery(
   db: Executor,
   taskId: string,
   afterId: string | null,
   limit: number,
-): Promise<CommentRow[]> {
+) {
   return db
     .select()
     .from(comments)
@@ -37,6 +38,15 @@ export async function listComments(
     )
     .orderBy(asc(comments.id))
     .limit(limit + 1);
+}
+
+export async function listComments(
+  db: Executor,
+  taskId: string,
+  afterId: string | null,
+  limit: number,
+): Promise<CommentRow[]> {
+  return buildCommentListQuery(db, taskId, afterId, limit);
 }
 
 export async function insertComment(

@@ -20,6 +20,5 @@ export const CommentPublicSchema = Type.Object({
 export const CommentListQuerySchema = Type.Object(PageQuerySchema, { additionalProperties: false });
 export const CommentPageSchema = pageSchema(CommentPublicSchema);
 
-export type CommentBody = Static<typeof CommentBodySchema>;
 export type CommentPublic = Static<typeof CommentPublicSchema>;
 export type CommentListQuery = Static<typeof CommentListQuerySchema>;

@@ -3,7 +3,7 @@ import type { CommentRow } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { type Page, pageByKey } from '../../lib/pagination.js';
 import { insertEvent } from '../activity/events.repository.js';
 import { atLeast, requireRole } from '../projects/roles.js';
 import { findTaskForUser } from '../tasks/tasks.repository.js';
@@ -42,21 +42,24 @@ export class CommentsService {
   ): Promise<Page<CommentPublic>> {
     const task = await findTaskForUser(this.db, taskId, userId);
     if (task === null) throw new AppError('task_not_found');
-    const limit = query.limit ?? 50;
-    const after =
-      query.cursor === undefined ? null : cursorUuid(decodeCursor('comments', query.cursor)[0]);
-    const rows = await listComments(this.db, taskId, after, limit);
-    return toPage(rows, limit, toCommentPublic, (row) => encodeCursor('comments', [row.id]));
+    return pageByKey(
+      'comments',
+      query,
+      (after, limit) => listComments(this.db, taskId, after, limit),
+      toCommentPublic,
+      (row) => row.id,
+    );
   }
 
   async create(userId: string, taskId: string, body: string): Promise<CommentRow> {
     return this.db.transaction(async (tx) => {
       const task = await findTaskForUser(tx, taskId, userId);
-      requireRole(task?.role ?? null, 'editor', 'task_not_found', 'comment');
+      if (task === null) throw new AppError('task_not_found');
+      requireRole(task.role, 'editor', 'task_not_found', 'comment');
       const comment = await insertComment(tx, { id: newId(), taskId, authorId: userId, body });
       await insertEvent(tx, {
         type: 'comment.created',
-        projectId: task?.projectId ?? '',
+        projectId: task.projectId,
         actorId: userId,
         entityId: comment.id,
         data: { task_id: taskId, body },

@@ -1,6 +1,6 @@
 import type { Database, Executor } from '../../db/client.js';
 import { AppError } from '../../lib/errors.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { type Page, pageByKey } from '../../lib/pagination.js';
 import { insertEvent } from '../activity/events.repository.js';
 import {
   countOwnersForUpdate,
@@ -62,11 +62,13 @@ export class MembersService {
     query: MemberListQuery,
   ): Promise<Page<MemberPublic>> {
     await this.role(this.db, projectId, userId);
-    const limit = query.limit ?? 50;
-    const after =
-      query.cursor === undefined ? null : cursorUuid(decodeCursor('members', query.cursor)[0]);
-    const rows = await listMembers(this.db, projectId, after, limit);
-    return toPage(rows, limit, toMemberPublic, (row) => encodeCursor('members', [row.userId]));
+    return pageByKey(
+      'members',
+      query,
+      (after, limit) => listMembers(this.db, projectId, after, limit),
+      toMemberPublic,
+      (row) => row.userId,
+    );
   }
 
   async add(actorId: string, projectId: string, input: MemberCreate): Promise<MemberRow> {

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../db/client.js';
+import type { Executor } from '../../db/client.js';
 import { type ProjectRow, projectMembers, projects } from '../../db/schema/index.js';
 import type { Role } from './roles.js';
 
@@ -10,20 +10,6 @@ export type ProjectChanges = Partial<
 >;
 
 /** The caller's role in a project, or `null` when not a member (or no such project). */
-export function prepareFindRole(db: Database) {
-  return db
-    .select({ role: projectMembers.role })
-    .from(projectMembers)
-    .where(
-      and(
-        eq(projectMembers.projectId, sql.placeholder('projectId')),
-        eq(projectMembers.userId, sql.placeholder('userId')),
-      ),
-    )
-    .limit(1)
-    .prepare('projects_find_role');
-}
-
 export async function findRole(
   db: Executor,
   projectId: string,

@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { type Page, pageByKey } from '../../lib/pagination.js';
 import { insertEvent } from '../activity/events.repository.js';
 import { insertMember } from './members.repository.js';
 import {
@@ -72,15 +72,14 @@ export class ProjectsService {
   }
 
   async list(userId: string, query: ProjectListQuery): Promise<Page<ProjectPublic>> {
-    const limit = query.limit ?? 50;
-    const afterId =
-      query.cursor === undefined ? null : cursorUuid(decodeCursor('projects', query.cursor)[0]);
-    const rows = await listProjectsForUser(this.db, userId, {
-      archived: query.archived,
-      afterId,
-      limit,
-    });
-    return toPage(rows, limit, toProjectPublic, (row) => encodeCursor('projects', [row.id]));
+    return pageByKey(
+      'projects',
+      query,
+      (afterId, limit) =>
+        listProjectsForUser(this.db, userId, { archived: query.archived, afterId, limit }),
+      toProjectPublic,
+      (row) => row.id,
+    );
   }
 
   async update(

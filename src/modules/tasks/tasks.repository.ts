@@ -9,7 +9,7 @@ import {
   type SQL,
   sql,
 } from 'drizzle-orm';
-import type { Database, Executor } from '../../db/client.js';
+import { type Database, type Executor, resultRows } from '../../db/client.js';
 import { projectMembers, type TaskRow, tasks } from '../../db/schema/index.js';
 import type { Role } from '../projects/roles.js';
 import type { TaskSort } from './tasks.schemas.js';
@@ -114,15 +114,6 @@ export async function deleteTask(
   return rows.length > 0;
 }
 
-export async function findTaskProject(db: Executor, taskId: string): Promise<string | null> {
-  const [row] = await db
-    .select({ projectId: tasks.projectId })
-    .from(tasks)
-    .where(eq(tasks.id, taskId))
-    .limit(1);
-  return row?.projectId ?? null;
-}
-
 export async function hasSubtasks(db: Executor, taskId: string): Promise<boolean> {
   const [row] = await db
     .select({ id: tasks.id })
@@ -157,11 +148,6 @@ export async function isAncestorOrSelf(
     )
     select exists(select 1 from chain where id = ${taskId}) as found`);
   return resultRows<{ found: boolean }>(rows)[0]?.found === true;
-}
-
-function resultRows<T>(result: unknown): T[] {
-  // postgres-js returns an array; PGlite returns `{ rows }`.
-  return Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []);
 }
 
 export interface TaskFilters {

@@ -3,7 +3,14 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import {
+  cursorUuid,
+  decodeCursor,
+  encodeCursor,
+  type Page,
+  pageLimit,
+  toPage,
+} from '../../lib/pagination.js';
 import { insertEvent } from '../activity/events.repository.js';
 import { findRole } from '../projects/projects.repository.js';
 import { requireRole } from '../projects/roles.js';
@@ -256,7 +263,7 @@ export class TasksService {
         ],
       });
     }
-    const limit = query.limit ?? 50;
+    const limit = pageLimit(query);
     const cursorKind = `tasks:${sort}:${query.q ?? ''}`;
     let after: TaskKeyset | null = null;
     if (query.cursor !== undefined) {

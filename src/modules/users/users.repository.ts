@@ -12,7 +12,7 @@ import {
   or,
   sql,
 } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import { type Executor, resultRows } from '../../db/client.js';
 import {
   type PersonalAccessTokenRow,
   personalAccessTokens,
@@ -89,8 +89,7 @@ export async function countSoleOwnedSharedProjects(db: Executor, userId: string)
     where mine.user_id = ${userId} and mine.role = 'owner'
       and not exists (select 1 from ${projectMembers} o where o.project_id = mine.project_id and o.role = 'owner' and o.user_id <> ${userId})
       and exists (select 1 from ${projectMembers} m where m.project_id = mine.project_id and m.user_id <> ${userId})`);
-  const list = Array.isArray(rows) ? rows : (rows as { rows: { n: number | string }[] }).rows;
-  return Number((list[0] as { n: number | string } | undefined)?.n ?? 0);
+  return Number(resultRows<{ n: number | string }>(rows)[0]?.n ?? 0);
 }
 
 export async function listLiveSessions(db: Executor, userId: string): Promise<SessionRow[]> {

@@ -3,7 +3,7 @@ import type { PersonalAccessTokenRow, SessionRow, UserRow } from '../../db/schem
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { type Page, pageByKey } from '../../lib/pagination.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import type { AuthContext } from '../../plugins/auth.js';
 import { insertEvent } from '../activity/events.repository.js';
@@ -105,11 +105,19 @@ export class UsersService {
         changes.emailVerifiedAt = null;
       }
     }
-    const updated = await updateUser(this.db, auth.userId, changes);
-    if (updated === null) {
-      throw new AppError('email_taken', 'An account with this email already exists.');
-    }
-    if (changes.email !== undefined) await this.accountMail.sendVerification(updated);
+    // The new address and its verification token are stored together; the mail leaves after.
+    let sendVerification: (() => void) | undefined;
+    const updated = await this.db.transaction(async (tx) => {
+      const row = await updateUser(tx, auth.userId, changes);
+      if (row === null) {
+        throw new AppError('email_taken', 'An account with this email already exists.');
+      }
+      if (changes.email !== undefined) {
+        sendVerification = await this.accountMail.issueVerification(tx, row);
+      }
+      return row;
+    });
+    sendVerification?.();
     return updated;
   }
 
@@ -203,11 +211,13 @@ export class UsersService {
   }
 
   async list(query: UserListQuery): Promise<Page<UserPublic>> {
-    const limit = query.limit ?? 50;
-    const afterId =
-      query.cursor === undefined ? null : cursorUuid(decodeCursor('users', query.cursor)[0]);
-    const rows = await listUsers(this.db, { q: query.q, afterId, limit });
-    return toPage(rows, limit, toUserPublic, (row) => encodeCursor('users', [row.id]));
+    return pageByKey(
+      'users',
+      query,
+      (afterId, limit) => listUsers(this.db, { q: query.q, afterId, limit }),
+      toUserPublic,
+      (row) => row.id,
+    );
   }
 
   async get(userId: string): Promise<UserRow> {
