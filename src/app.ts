@@ -16,6 +16,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
+import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -144,6 +145,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(errorsPlugin);
+  // Shared by every route and stream that shows events; the OpenAPI document names it `Event`.
+  app.addSchema({ ...EventSchema, $id: EVENT_SCHEMA_ID });
   await app.register(dbPlugin, { database });
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();

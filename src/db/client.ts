@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { installCommitSignal } from './commit-signal.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -48,6 +49,7 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
     extensions: { btree_gin },
   });
   const db = drizzlePglite({ client, schema });
+  installCommitSignal(db);
   return {
     db,
     kind: 'pglite',
@@ -68,6 +70,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     onnotice: () => undefined,
   });
   const db = drizzlePostgres({ client, schema });
+  installCommitSignal(db);
   return {
     db,
     kind: 'postgres',

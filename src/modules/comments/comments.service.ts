@@ -4,7 +4,7 @@ import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
 import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
-import { insertEvent } from '../activity/events.repository.js';
+import { insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { atLeast, requireRole } from '../projects/roles.js';
 import { findTaskForUser } from '../tasks/tasks.repository.js';
 import {
@@ -48,14 +48,15 @@ export class CommentsService {
   async create(userId: string, taskId: string, body: string): Promise<CommentRow> {
     return this.db.transaction(async (tx) => {
       const task = await findTaskForUser(tx, taskId, userId);
-      requireRole(task?.role ?? null, 'editor', 'task_not_found', 'comment');
+      if (task === null) throw new AppError('task_not_found');
+      requireRole(task.role, 'editor', 'task_not_found', 'comment');
       const comment = await insertComment(tx, { id: newId(), taskId, authorId: userId, body });
       await insertEvent(tx, {
         type: 'comment.created',
-        projectId: task?.projectId ?? '',
+        projectId: task.projectId,
         actorId: userId,
         entityId: comment.id,
-        data: { task_id: taskId, body },
+        data: toCommentPublic(comment),
       });
       return comment;
     });
@@ -75,12 +76,13 @@ export class CommentsService {
       }
       const updated = await updateComment(tx, commentId, body, expectedVersion);
       if (updated === null) throw preconditionFailed();
+      await scrubCommentText(tx, [commentId]);
       await insertEvent(tx, {
         type: 'comment.updated',
         projectId: comment.projectId,
         actorId: userId,
         entityId: commentId,
-        data: { task_id: comment.taskId, body },
+        data: toCommentPublic(updated),
       });
       return updated;
     });
@@ -98,12 +100,13 @@ export class CommentsService {
         throw new AppError('forbidden', 'Only its author or a project admin may delete a comment.');
       }
       if (!(await deleteComment(tx, commentId, expectedVersion))) throw preconditionFailed();
+      await scrubCommentText(tx, [commentId]);
       await insertEvent(tx, {
         type: 'comment.deleted',
         projectId: comment.projectId,
         actorId: userId,
         entityId: commentId,
-        data: { task_id: comment.taskId },
+        data: { id: commentId, task_id: comment.taskId },
       });
     });
   }
