@@ -28,6 +28,7 @@ import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
+import eventsPlugin from './plugins/events.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
@@ -157,6 +158,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Registered before every route, so the OpenAPI document sees them all.
   await app.register(docsPlugin);
   await app.register(metricsPlugin);
+  await app.register(eventsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.

@@ -17,9 +17,18 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 /** A transaction, or the database itself where no transaction is needed. */
 export type Executor = Parameters<Parameters<Database['transaction']>[0]>[0] | Database;
 
+/** PostgreSQL `LISTEN`/`NOTIFY`, on a connection of its own that reconnects by itself. */
+export interface Notifications {
+  /** Calls `onNotify` for each notification on `channel`; resolves to the way to stop. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  notify(channel: string): Promise<void>;
+}
+
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: 'pglite' | 'postgres';
+  /** On a PostgreSQL server; PGlite lives in one process, which needs none. */
+  readonly notifications: Notifications | null;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +62,7 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
   return {
     db,
     kind: 'pglite',
+    notifications: null,
     async ping() {
       await db.execute(sql`select 1`);
     },
@@ -74,6 +84,15 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   return {
     db,
     kind: 'postgres',
+    notifications: {
+      async listen(channel, onNotify) {
+        const listening = await client.listen(channel, () => onNotify());
+        return () => listening.unlisten();
+      },
+      async notify(channel) {
+        await client.notify(channel, '');
+      },
+    },
     async ping() {
       await client`select 1`;
     },

@@ -20,7 +20,7 @@ export function installCommitSignal(db: Database): void {
   const signal: Signal = { listeners: new Set() };
   signals.set(db, signal);
   const transaction = db.transaction.bind(db);
-  db.transaction = (async (run, config) => {
+  db.transaction = async (run, config) => {
     let state: { signal: Signal; raised: boolean } | undefined;
     const result = await transaction(async (tx) => {
       state = { signal, raised: false };
@@ -29,7 +29,7 @@ export function installCommitSignal(db: Database): void {
     }, config);
     if (state?.raised) fire(signal);
     return result;
-  });
+  };
 }
 
 function fire(signal: Signal): void {

@@ -79,26 +79,31 @@ const committedColumns = {
   createdAt: events.createdAt,
 };
 
-/** Events after `after` whose transactions, and all before them, have finished (`events_txid_seq_idx`). */
+/**
+ * Committed events after `after`, in position order (`events_txid_seq_idx`). `settled` is true
+ * below the oldest running transaction: those positions are final. The rest are committed but
+ * may still get an earlier neighbour (a transaction that began before them and commits later);
+ * they come last in the order, and a reader stops before them and asks again soon.
+ */
 export function buildCommittedEventsQuery(db: Executor, after: EventPosition, limit: number) {
   return db
-    .select(committedColumns)
+    .select({
+      ...committedColumns,
+      settled: sql<boolean>`${events.txid} < pg_snapshot_xmin(pg_current_snapshot())`.as('settled'),
+    })
     .from(events)
-    .where(
-      and(
-        sql`(${events.txid}, ${events.seq}) > (${after.txid}::xid8, ${after.seq}::bigint)`,
-        sql`${events.txid} < pg_snapshot_xmin(pg_current_snapshot())`,
-      ),
-    )
+    .where(sql`(${events.txid}, ${events.seq}) > (${after.txid}::xid8, ${after.seq}::bigint)`)
     .orderBy(asc(events.txid), asc(events.seq))
     .limit(limit);
 }
+
+export type CommittedEventRow = EventRow & { settled: boolean };
 
 export async function readCommittedEvents(
   db: Executor,
   after: EventPosition,
   limit: number,
-): Promise<EventRow[]> {
+): Promise<CommittedEventRow[]> {
   return buildCommittedEventsQuery(db, after, limit);
 }
 

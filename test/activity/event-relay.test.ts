@@ -1,0 +1,268 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+import { newId } from '../../src/lib/ids.js';
+import {
+  EventRelay,
+  type EventRelayOptions,
+  type RelayedEvent,
+} from '../../src/modules/activity/event-relay.js';
+import { insertEvent } from '../../src/modules/activity/events.repository.js';
+import { postgresHints } from '../../src/modules/activity/relay-hints.js';
+import { createTestApp } from '../helpers/app.js';
+import { createUser } from '../helpers/factories.js';
+import { createProject, createTask } from '../helpers/projects.js';
+import { postgresAvailable } from '../helpers/services.js';
+
+const pgOk = await postgresAvailable();
+if (!pgOk) {
+  console.warn(
+    'PostgreSQL unreachable: the concurrent-commit relay tests are skipped (PGlite has a single ' +
+      'connection, so its transactions never overlap and cannot commit out of order)',
+  );
+}
+const t = await createTestApp();
+const quiet = { warn: () => undefined, info: () => undefined };
+const HOUR = 3_600_000;
+const relays: EventRelay[] = [];
+const handles: DatabaseHandle[] = [];
+
+afterAll(async () => {
+  await Promise.all(relays.map((relay) => relay.stop()));
+  await Promise.all(handles.map((handle) => handle.close()));
+  await t.close();
+});
+
+async function startRelay(options: Partial<EventRelayOptions> = {}): Promise<EventRelay> {
+  const relay = new EventRelay({ db: t.app.db, log: quiet, ...options });
+  relays.push(relay);
+  await relay.start();
+  return relay;
+}
+
+function collect(relay: EventRelay, projects: string[] | 'all' = 'all'): RelayedEvent[] {
+  const seen: RelayedEvent[] = [];
+  relay.subscribe(projects, (delivery) => seen.push(delivery));
+  return seen;
+}
+
+/** Waits for a condition that must come true; the generous bound only ends a broken test. */
+async function eventually(check: () => boolean, what: string, bound = 30_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > bound) throw new Error(`never happened: ${what}`);
+    await sleep(10);
+  }
+}
+
+/** An event written behind the relay's back: no commit signal, no hint. */
+async function writeSilently(projectId: string): Promise<string> {
+  const id = newId();
+  await t.app.db.execute(sql`
+    insert into events (id, type, project_id, actor_id, entity_id, data)
+    values (${id}, 'member.removed', ${projectId}, null, ${id}, ${JSON.stringify({ user_id: id })}::jsonb)`);
+  return id;
+}
+
+describe('the event relay', () => {
+  it('when a change commits, then the app’s relay hands its event to subscribers of that project only', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const other = await createProject(t.app, owner);
+    const seen = collect(t.app.events, [projectId]);
+    const everything = collect(t.app.events, 'all');
+    const task = await createTask(t.app, projectId, owner, { title: 'relayed' });
+    await createTask(t.app, other, owner);
+    await eventually(() => seen.length === 1 && everything.length === 2, 'both tasks relayed');
+    expect(seen[0]?.event).toMatchObject({
+      type: 'task.created',
+      project_id: projectId,
+      entity_id: task.id,
+      data: { title: 'relayed' },
+    });
+  });
+
+  it('when a relay starts, then it begins at the head: earlier events are not replayed', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    await createTask(t.app, projectId, owner, { title: 'before' });
+    const relay = await startRelay({ pollIntervalMs: HOUR });
+    const seen = collect(relay);
+    await relay.flush();
+    expect(seen).toEqual([]);
+    await createTask(t.app, projectId, owner, { title: 'after' });
+    await eventually(() => seen.length === 1, 'the new task relayed');
+    expect(seen.map((d) => (d.event.data as { title?: string }).title)).toEqual(['after']);
+  });
+
+  it('when a commit on this instance signals, then the relay reads at once, without its poll', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    // Its poll would take an hour: only the commit signal can wake it.
+    const relay = await startRelay({ pollIntervalMs: HOUR });
+    const seen = collect(relay, [projectId]);
+    await createTask(t.app, projectId, owner);
+    await eventually(() => seen.length === 1, 'woken by the commit signal');
+  });
+
+  it('when the hint is lost, then the poll delivers the event', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const relay = await startRelay({ pollIntervalMs: 200 });
+    const seen = collect(relay, [projectId]);
+    const id = await writeSilently(projectId);
+    await eventually(() => seen.length === 1, 'found by the poll');
+    expect(seen[0]?.event.id).toBe(id);
+  });
+
+  it('when a transaction rolls back, then its events are never delivered', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const relay = await startRelay({ pollIntervalMs: HOUR });
+    const seen = collect(relay, [projectId]);
+    await expect(
+      t.app.db.transaction(async (tx) => {
+        await insertEvent(tx, {
+          type: 'member.removed',
+          projectId,
+          actorId: owner.user.id,
+          entityId: owner.user.id,
+          data: { user_id: owner.user.id },
+        });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await createTask(t.app, projectId, owner, { title: 'committed' });
+    await eventually(() => seen.length > 0, 'the committed task relayed');
+    await relay.flush();
+    expect(seen.map((d) => d.event.type)).toEqual(['task.created']);
+  });
+
+  it('when unsubscribed or narrowed, then a subscriber hears only what it asked for', async () => {
+    const owner = await createUser(t.app);
+    const a = await createProject(t.app, owner);
+    const b = await createProject(t.app, owner);
+    const relay = await startRelay({ pollIntervalMs: HOUR });
+    const seen: string[] = [];
+    const all = collect(relay);
+    const subscription = relay.subscribe([a], (d) => seen.push(d.event.project_id ?? ''));
+    await createTask(t.app, a, owner);
+    await createTask(t.app, b, owner);
+    await eventually(() => all.length === 2, 'first pair relayed');
+    subscription.setProjects([b]);
+    await createTask(t.app, a, owner);
+    await createTask(t.app, b, owner);
+    await eventually(() => all.length === 4, 'second pair relayed');
+    subscription.unsubscribe();
+    await createTask(t.app, b, owner);
+    await eventually(() => all.length === 5, 'last task relayed');
+    expect(seen).toEqual([a, b]);
+  });
+
+  it('when stopped, then it delivers nothing more and a second stop is harmless', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const relay = await startRelay({ pollIntervalMs: 50 });
+    const seen = collect(relay, [projectId]);
+    await relay.stop();
+    await writeSilently(projectId);
+    await createTask(t.app, projectId, owner);
+    await sleep(300);
+    expect(seen).toEqual([]);
+    await relay.stop();
+  });
+
+  it('when the app closes, then its relay stops before the database closes', async () => {
+    const app = await createTestApp();
+    const owner = await createUser(app.app);
+    const projectId = await createProject(app.app, owner);
+    const seen = collect(app.app.events, [projectId]);
+    await createTask(app.app, projectId, owner);
+    await eventually(() => seen.length === 1, 'relayed before close');
+    await app.close();
+    expect(app.app.events.position).not.toBeNull();
+    // A stopped relay ignores wakes instead of reading a closed database.
+    expect(() => app.app.events.wake()).not.toThrow();
+  });
+});
+
+describe.skipIf(!pgOk)('the event relay on PostgreSQL', () => {
+  it('when another instance commits, then its NOTIFY wakes this relay without a poll', async () => {
+    const handle = await openDatabase({ url: t.databaseUrl, poolSize: 2 });
+    handles.push(handle);
+    const relay = new EventRelay({
+      db: handle.db,
+      hints: postgresHints(handle.notifications!, 'docket_events'),
+      pollIntervalMs: HOUR,
+      log: quiet,
+    });
+    relays.push(relay);
+    await relay.start();
+    const seen = collect(relay);
+    const owner = await createUser(t.app);
+    // Written through the app (its own pool and relay), which sends the hint after commit.
+    const projectId = await createProject(t.app, owner);
+    await eventually(
+      () => seen.some((d) => d.event.project_id === projectId),
+      'woken by the NOTIFY of another instance',
+    );
+  });
+
+  it('when two transactions commit out of order, then both are delivered once the earlier one commits, neither skipped, none twice', async () => {
+    const client = postgres(t.databaseUrl!, { max: 2, onnotice: () => undefined });
+    const relay = await startRelay({ pollIntervalMs: 100 });
+    const seen = collect(relay);
+    try {
+      const first = await client.reserve();
+      const second = await client.reserve();
+      const insert = (conn: postgres.ReservedSql, id: string) =>
+        conn<{ seq: string }[]>`
+          insert into events (id, type, project_id, actor_id, entity_id, data)
+          values (${id}, 'member.removed', ${id}, null, ${id}, ${JSON.stringify({ user_id: id })}::jsonb)
+          returning seq`;
+      const [a, b] = [newId(), newId()];
+      await first`begin`;
+      const [aRow] = await insert(first, a);
+      await second`begin`;
+      const [bRow] = await insert(second, b);
+      await second`commit`;
+      // A reader of `seq > last` would now pass b, and a (the smaller seq) would be lost.
+      expect(Number(aRow!.seq)).toBeLessThan(Number(bRow!.seq));
+      await relay.flush();
+      expect(seen.map((d) => d.event.id)).toEqual([]);
+
+      await first`commit`;
+      await eventually(() => seen.length >= 2, 'both delivered');
+      await relay.flush();
+      expect(seen.map((d) => d.event.id)).toEqual([a, b]);
+      first.release();
+      second.release();
+    } finally {
+      await client.end({ timeout: 1 });
+    }
+  });
+
+  it('when many writers commit at once, then every event is delivered once, in increasing position', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const relay = await startRelay({ pollIntervalMs: 100, batchSize: 7 });
+    const seen = collect(relay, [projectId]);
+    const tasks = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => createTask(t.app, projectId, owner, { title: `${i}` })),
+    );
+    await eventually(() => seen.length >= tasks.length, 'all 40 relayed');
+    await relay.flush();
+    expect(new Set(seen.map((d) => d.event.entity_id))).toEqual(
+      new Set(tasks.map((task) => task.id)),
+    );
+    expect(seen).toHaveLength(tasks.length);
+    for (let i = 1; i < seen.length; i++) {
+      const [prev, next] = [seen[i - 1]!.position, seen[i]!.position];
+      const ordered =
+        BigInt(prev.txid) < BigInt(next.txid) || (prev.txid === next.txid && prev.seq < next.seq);
+      expect(ordered, `${JSON.stringify(prev)} < ${JSON.stringify(next)}`).toBe(true);
+    }
+  });
+});
