@@ -10,13 +10,16 @@ import {
   type RelayedEvent,
 } from '../../src/modules/activity/event-relay.js';
 import { insertEvent } from '../../src/modules/activity/events.repository.js';
-import { postgresHints } from '../../src/modules/activity/relay-hints.js';
+import { postgresHints, redisHints } from '../../src/modules/activity/relay-hints.js';
+import { openRedis } from '../../src/plugins/redis.js';
 import { createTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { createProject, createTask } from '../helpers/projects.js';
-import { postgresAvailable } from '../helpers/services.js';
+import { postgresAvailable, REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/services.js';
 
 const pgOk = await postgresAvailable();
+const redisOk = await redisAvailable();
+if (!redisOk) console.warn('Redis unreachable: the Redis hint test is skipped');
 if (!pgOk) {
   console.warn(
     'PostgreSQL unreachable: the concurrent-commit relay tests are skipped (PGlite has a single ' +
@@ -185,7 +188,52 @@ describe('the event relay', () => {
     expect(app.app.events.position).not.toBeNull();
     // A stopped relay ignores wakes instead of reading a closed database.
     expect(() => app.app.events.wake()).not.toThrow();
+    // A second app on PGlite migrates in WebAssembly: slow on a busy machine.
+  }, 120_000);
+
+  it('when events are relayed, then /metrics shows the relay lag and the cursor age', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const seen = collect(t.app.events, [projectId]);
+    await createTask(t.app, projectId, owner);
+    await eventually(() => seen.length === 1, 'relayed');
+    const text = (await t.app.inject({ url: '/metrics' })).body;
+    const count = /^docket_relay_lag_seconds_count (\d+)/m.exec(text)?.[1];
+    expect(Number(count)).toBeGreaterThan(0);
+    const age = /^docket_relay_cursor_age_seconds (\S+)/m.exec(text)?.[1];
+    expect(Number(age)).toBeGreaterThanOrEqual(0);
+    expect(Number(age)).toBeLessThan(60);
   });
+
+  it.skipIf(!redisOk)(
+    'when a hint arrives over Redis, then the relay reads without its poll',
+    async () => {
+      const owner = await createUser(t.app);
+      const projectId = await createProject(t.app, owner);
+      const channel = `${uniquePrefix()}events`;
+      const [listening, sending] = await Promise.all([openRedis(REDIS_URL), openRedis(REDIS_URL)]);
+      const sender = redisHints(sending!, channel);
+      try {
+        const relay = await startRelay({
+          pollIntervalMs: HOUR,
+          hints: redisHints(listening!, channel),
+        });
+        const seen = collect(relay, [projectId]);
+        await eventually(() => listening!.status === 'ready', 'subscriber connected');
+        // No commit signal and no poll: only the Redis message can wake it.
+        const id = await writeSilently(projectId);
+        await eventually(() => {
+          void sender.send();
+          return seen.length === 1;
+        }, 'woken over Redis');
+        expect(seen[0]?.event.id).toBe(id);
+      } finally {
+        await sender.close();
+        listening!.disconnect();
+        sending!.disconnect();
+      }
+    },
+  );
 });
 
 describe.skipIf(!pgOk)('the event relay on PostgreSQL', () => {
