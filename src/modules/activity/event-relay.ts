@@ -215,11 +215,12 @@ export class EventRelay implements EventSource {
   }
 
   /**
-   * Committed events wait behind a transaction still running (on a busy server, often one that
-   * just began): look again shortly, backing off towards the poll interval while it runs on.
+   * Committed events wait behind a transaction still running (on a busy server, usually one
+   * that began a moment ago): look again shortly, 5 ms then doubling up to 50 ms, an indexed
+   * read of a few rows, for as long as it runs.
    */
   #retrySoon(): void {
-    this.#retryMs = Math.min(Math.max(this.#retryMs * 2, 5), this.#pollIntervalMs);
+    this.#retryMs = Math.min(Math.max(this.#retryMs * 2, 5), 50, this.#pollIntervalMs);
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => this.wake(), this.#retryMs);
     this.#retry.unref();
