@@ -28,12 +28,13 @@ import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
-import eventsPlugin from './plugins/events.js';
+import eventsPlugin, { createEventRelay } from './plugins/events.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { openRedis } from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
+import { createServices } from './services.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -135,7 +136,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
-  app.decorate('mailer', mailer);
+  const events = createEventRelay(app, database, redis);
+  app.decorate('services', createServices({ db: database.db, config, mailer, events }));
   app.addHook('onClose', async () => {
     await mailer.flush();
     mailer.close();
@@ -183,7 +185,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
-    mailer: Mailer;
     /** Set while the process shuts down, so readiness fails before connections close. */
     lifecycle: { draining: boolean };
   }

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
+import { pino } from 'pino';
 import { openDatabase } from './db/client.js';
-import { AccessTokens } from './modules/auth/access-tokens.js';
-import { AuthService } from './modules/auth/auth.service.js';
+import { Mailer } from './lib/mailer.js';
+import { createServices } from './services.js';
 
 const USAGE =
   'usage: npm run cli -- create-superuser --email <email> --password <password> [--name <full name>]';
@@ -25,11 +26,8 @@ const database = await openDatabase({
 });
 try {
   await database.migrate();
-  const auth = new AuthService(
-    database.db,
-    config,
-    new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),
-  );
+  const mailer = new Mailer(config.smtpUrl, config.mailFrom, pino({ level: config.logLevel }));
+  const { auth } = createServices({ db: database.db, config, mailer });
   const user = await auth.register(
     { email: values.email, password: values.password, full_name: values.name ?? null },
     true,

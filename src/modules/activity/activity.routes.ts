@@ -4,11 +4,10 @@ import { currentAuth } from '../../plugins/auth.js';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { authenticated, errorResponses } from '../../lib/route-docs.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
-import { ActivityService } from './activity.service.js';
 import { EventRefSchema } from './events.schemas.js';
 
 export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const activity = new ActivityService(app.db);
+  const { activity } = app.services;
 
   app.get(
     '/projects/:id/activity',

@@ -13,7 +13,11 @@ import { listProjectEvents, toEventPublic } from './events.repository.js';
 import type { EventPublic } from './events.schemas.js';
 
 export class ActivityService {
-  constructor(private readonly db: Database) {}
+  private readonly db: Database;
+
+  constructor({ db }: { db: Database }) {
+    this.db = db;
+  }
 
   async list(userId: string, projectId: string, query: PageQuery): Promise<Page<EventPublic>> {
     requireRole(

@@ -44,10 +44,14 @@ export interface EventRelayOptions {
   pollIntervalMs?: number;
   /** Events read per query. Default 500. */
   batchSize?: number;
-  log: Logger;
-  /** Called for every event handed out, with the seconds since it was written. */
-  onPublished?: (event: EventPublic, lagSeconds: number) => void;
+  /** Default: silent. */
+  log?: Logger;
 }
+
+/** Told of every event handed out, with the seconds since it was written (for metrics). */
+export type PublishObserver = (event: EventPublic, lagSeconds: number) => void;
+
+const silent: Logger = { warn: () => undefined, info: () => undefined };
 
 interface Subscriber {
   projects: Set<string> | 'all';
@@ -70,7 +74,7 @@ export class EventRelay implements EventSource {
   readonly #pollIntervalMs: number;
   readonly #batchSize: number;
   readonly #log: Logger;
-  readonly #onPublished: EventRelayOptions['onPublished'];
+  readonly #observers = new Set<PublishObserver>();
   readonly #subscribers = new Set<Subscriber>();
   #position: EventPosition | null = null;
   #caughtUpAt = Date.now();
@@ -90,8 +94,7 @@ export class EventRelay implements EventSource {
     this.#hints = options.hints ?? null;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#batchSize = options.batchSize ?? 500;
-    this.#log = options.log;
-    this.#onPublished = options.onPublished;
+    this.#log = options.log ?? silent;
   }
 
   /** Starts at the current head of the log. */
@@ -127,6 +130,11 @@ export class EventRelay implements EventSource {
         this.#subscribers.delete(subscriber);
       },
     };
+  }
+
+  /** Adds a metrics observer; unlike subscribers, it sees every event and outlives `stop`. */
+  observePublished(observer: PublishObserver): void {
+    this.#observers.add(observer);
   }
 
   /** The position after the last event handed out (`null` before `start`). */
@@ -227,7 +235,8 @@ export class EventRelay implements EventSource {
   }
 
   #publish(event: EventPublic, position: EventPosition, writtenAt: Date): void {
-    this.#onPublished?.(event, Math.max(0, (Date.now() - writtenAt.getTime()) / 1000));
+    const lag = Math.max(0, (Date.now() - writtenAt.getTime()) / 1000);
+    for (const observer of this.#observers) observer(event, lag);
     const delivery = { event, position };
     for (const subscriber of this.#subscribers) {
       if (
