@@ -54,7 +54,11 @@ async function probeRelay(name: string, handle: DatabaseHandle, hinted: boolean)
 }
 
 /** One event per transaction, started every 1/rate s without waiting for the previous one. */
-async function writeSteadily(handle: DatabaseHandle, committed: Map<string, number>) {
+async function writeSteadily(
+  handle: DatabaseHandle,
+  committed: Map<string, number>,
+  durations: number[],
+) {
   const projectId = newId();
   const interval = 1000 / rate;
   const total = Math.round(rate * seconds);
@@ -65,6 +69,7 @@ async function writeSteadily(handle: DatabaseHandle, committed: Map<string, numb
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     const id = newId();
+    const began = performance.now();
     pending.push(
       handle.db
         .transaction(async (tx) => {
@@ -77,7 +82,9 @@ async function writeSteadily(handle: DatabaseHandle, committed: Map<string, numb
           });
         })
         .then(() => {
-          committed.set(id, performance.now());
+          const now = performance.now();
+          committed.set(id, now);
+          durations.push(now - began);
         }),
     );
   }
@@ -113,7 +120,15 @@ async function run(label: string, writer: DatabaseHandle, other: DatabaseHandle 
   const probes = [await probeRelay(`${label}, same instance`, writer, other !== null)];
   if (other) probes.push(await probeRelay(`${label}, other instance (NOTIFY)`, other, true));
   const committed = new Map<string, number>();
-  const elapsed = await writeSteadily(writer, committed);
+  const durations: number[] = [];
+  const elapsed = await writeSteadily(writer, committed, durations);
+  durations.sort((a, b) => a - b);
+  // The relay can hand an event out only once every transaction begun before it has ended,
+  // so the writers' own transaction times bound the lag from below.
+  console.log(
+    `${label}: write transactions (pool wait included) p50 ${percentile(durations, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(durations, 99).toFixed(1)} ms`,
+  );
   // Everything committed; give the relays a moment past their 1 s poll to catch up.
   const deadline = performance.now() + 3_000;
   while (
