@@ -13,6 +13,7 @@ import { insertEvent } from '../../src/modules/activity/events.repository.js';
 import { postgresHints, redisHints } from '../../src/modules/activity/relay-hints.js';
 import { openRedis } from '../../src/plugins/redis.js';
 import { createTestApp } from '../helpers/app.js';
+import { createTestServices } from '../helpers/test-services.js';
 import { createUser } from '../helpers/factories.js';
 import { createProject, createTask } from '../helpers/projects.js';
 import { postgresAvailable, REDIS_URL, redisAvailable, uniquePrefix } from '../helpers/services.js';
@@ -333,4 +334,29 @@ describe.skipIf(!pgOk)('the event relay on PostgreSQL', () => {
       expect(ordered, `${JSON.stringify(prev)} < ${JSON.stringify(next)}`).toBe(true);
     }
   });
+});
+
+describe('the relay in the composition root', () => {
+  it('when a service commits a change, then services.events hands out its typed event', async () => {
+    const built = await createTestServices();
+    try {
+      const { services } = built;
+      const user = await services.auth.register({
+        email: 'relay@example.com',
+        password: 'correct horse battery staple',
+      });
+      const project = await services.projects.create(user.id, { name: 'Relayed' });
+      const seen = collect(services.events, [project.id]);
+      const task = await services.tasks.create(user.id, project.id, { title: 'from a service' });
+      await eventually(() => has(seen, task.id), 'relayed from the service');
+      expect(seen.find((d) => d.event.entity_id === task.id)?.event).toMatchObject({
+        type: 'task.created',
+        actor_id: user.id,
+        data: { id: task.id, title: 'from a service', project_id: project.id },
+      });
+    } finally {
+      await built.close();
+    }
+    // On PGlite the services' own database migrates in WebAssembly: slow on a busy machine.
+  }, 120_000);
 });
