@@ -16,6 +16,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
+import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -27,6 +28,7 @@ import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
+import eventsPlugin, { createEventRelay } from './plugins/events.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
@@ -168,7 +170,8 @@ async function assembleApp(
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
-  app.decorate('services', createServices({ db: database.db, config, mailer }));
+  const events = createEventRelay(app, database, redis);
+  app.decorate('services', createServices({ db: database.db, config, mailer, events }));
   app.addHook('onClose', async () => {
     await mailer.flush();
     mailer.close();
@@ -180,6 +183,8 @@ async function assembleApp(
 
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
+  // Shared by every route and stream that shows events; the OpenAPI document names it `Event`.
+  app.addSchema({ ...EventSchema, $id: EVENT_SCHEMA_ID });
   await app.register(dbPlugin, { database });
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();
@@ -190,6 +195,7 @@ async function assembleApp(
   // Registered before every route, so the OpenAPI document sees them all.
   await app.register(docsPlugin);
   await app.register(metricsPlugin);
+  await app.register(eventsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.

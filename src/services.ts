@@ -3,6 +3,7 @@ import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { Mailer } from './lib/mailer.js';
 import { ActivityService } from './modules/activity/activity.service.js';
+import { EventRelay } from './modules/activity/event-relay.js';
 import { AccessTokens } from './modules/auth/access-tokens.js';
 import { AccountMailService } from './modules/auth/account-mail.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
@@ -23,13 +24,20 @@ export interface ServiceDeps {
   config: Config;
   mailer: Mailer;
   clock: Clock;
+  /** Committed events as they happen: `subscribe(projects, listener)`; its owner starts it. */
+  events: EventRelay;
 }
 
-export type ServiceDepsInput = Omit<ServiceDeps, 'clock'> & { clock?: Clock };
+/** Without `events`, a relay with no hint channel is made (start it to use it). */
+export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events'> & {
+  clock?: Clock;
+  events?: EventRelay;
+};
 
 export interface Services {
   clock: Clock;
   mailer: Mailer;
+  events: EventRelay;
   accessTokens: AccessTokens;
   authenticator: Authenticator;
   auth: AuthService;
@@ -43,14 +51,19 @@ export interface Services {
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
-export function createServices({ clock = systemClock, ...rest }: ServiceDepsInput): Services {
-  const deps: ServiceDeps = { ...rest, clock };
+export function createServices({
+  clock = systemClock,
+  events,
+  ...rest
+}: ServiceDepsInput): Services {
+  const deps: ServiceDeps = { ...rest, clock, events: events ?? new EventRelay({ db: rest.db }) };
   const { config } = deps;
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
   return {
     clock,
     mailer: deps.mailer,
+    events: deps.events,
     accessTokens,
     authenticator: new Authenticator({ ...deps, accessTokens }),
     auth: new AuthService({ ...deps, accessTokens, accountMail }),

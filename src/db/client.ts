@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { installCommitSignal } from './commit-signal.js';
 import { retryingReads } from './read-retry.js';
 import * as schema from './schema/index.js';
 
@@ -22,9 +23,18 @@ export function resultRows<T>(result: unknown): T[] {
   return Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []);
 }
 
+/** PostgreSQL `LISTEN`/`NOTIFY`, on a connection of its own that reconnects by itself. */
+export interface Notifications {
+  /** Calls `onNotify` for each notification on `channel`; resolves to the way to stop. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  notify(channel: string): Promise<void>;
+}
+
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: 'pglite' | 'postgres';
+  /** On a PostgreSQL server; PGlite lives in one process, which needs none. */
+  readonly notifications: Notifications | null;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -54,9 +64,11 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
     extensions: { btree_gin },
   });
   const db = drizzlePglite({ client, schema });
+  installCommitSignal(db);
   return {
     db,
     kind: 'pglite',
+    notifications: null,
     async ping() {
       await db.execute(sql`select 1`);
     },
@@ -78,9 +90,19 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   });
   const reads = retryingReads(client);
   const db = drizzlePostgres({ client: reads, schema });
+  installCommitSignal(db);
   return {
     db,
     kind: 'postgres',
+    notifications: {
+      async listen(channel, onNotify) {
+        const listening = await client.listen(channel, () => onNotify());
+        return () => listening.unlisten();
+      },
+      async notify(channel) {
+        await client.notify(channel, '');
+      },
+    },
     async ping() {
       // Retried like any read, so one connection lost a moment ago does not fail readiness.
       await reads.unsafe('select 1');

@@ -45,6 +45,11 @@ Lists are cursor paginated: pass \`next_cursor\` back as \`cursor\`.`;
 export default fp(
   async function docsPlugin(app: FastifyInstance) {
     await app.register(swagger, {
+      // Shared schemas become components named by their `$id` (e.g. `Event`).
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) =>
+          typeof json.$id === 'string' ? json.$id : `def-${i}`,
+      },
       openapi: {
         openapi: '3.1.0',
         info: { title: 'Docket API', version: '1.0.0', description: DESCRIPTION },

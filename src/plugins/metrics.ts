@@ -81,7 +81,9 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
           'Prometheus text exposition: `http_request_duration_seconds` by method, route and status, ' +
           'plus process, heap and event-loop figures, `docket_redis_up` (where Redis is ' +
           'configured) and `docket_rate_limit_fallback_total` (rate-limit decisions taken in ' +
-          'per-instance memory while Redis was away). When the server sets `METRICS_TOKEN`, send it ' +
+          'per-instance memory while Redis was away), `docket_relay_lag_seconds` (from an event being ' +
+          'written to the event relay handing it to subscribers) and ' +
+          '`docket_relay_cursor_age_seconds` (since the relay last read all it could deliver). When the server sets `METRICS_TOKEN`, send it ' +
           'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
           'should be kept off the public network. Rate limited per client like the API.',
         produces: ['text/plain'],

@@ -25,7 +25,8 @@ describe('migrations on PGlite', () => {
     } finally {
       await handle.close();
     }
-  });
+    // PGlite applies migrations in WebAssembly: slow on a busy machine, never wrong.
+  }, 120_000);
 });
 
 const pgOk = await postgresAvailable();

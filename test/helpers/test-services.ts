@@ -36,12 +36,14 @@ export async function createTestServices(options: TestServicesOptions = {}): Pro
     mailer,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  await services.events.start();
   return {
     services,
     db: database.db,
     database,
     config,
     async close() {
+      await services.events.stop();
       await mailer.flush();
       mailer.close();
       await database.close();

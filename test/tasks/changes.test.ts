@@ -455,7 +455,8 @@ describe('events and task rules', () => {
     });
     expect(moved.statusCode).toBe(200);
     expect(moved.json()).toMatchObject({ project_id: to });
-    expect(await eventsOf(to)).toContain('task.updated');
+    expect(await eventsOf(to)).toContain('task.moved');
+    expect(await eventsOf(from)).toContain('task.moved');
   });
 
   it('when a project is deleted, then its tasks, comments and memberships go with it', async () => {

@@ -9,6 +9,11 @@ import {
 import { tasks } from '../../src/db/schema/index.js';
 import { buildCommentListQuery } from '../../src/modules/comments/comments.repository.js';
 import { TASK_SORTS, type TaskSort } from '../../src/modules/tasks/tasks.schemas.js';
+import {
+  buildCommittedEventsQuery,
+  buildProjectEventsQuery,
+  LOG_START,
+} from '../../src/modules/activity/events.repository.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { createProject } from '../helpers/projects.js';
@@ -86,6 +91,15 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
       from generate_series(1, 60000) as n,
            (select array_agg(id) as ids from (select id from tasks limit 300) as few) as picked`);
     await t.app.db.execute(sql`analyze comments`);
+    // 200 000 events: most in the big project, the rest spread over the others.
+    await t.app.db.execute(sql`
+      insert into events (id, type, project_id, actor_id, entity_id, data)
+      select gen_random_uuid(), 'task.updated',
+             case when n <= 150000 then ${bigProject}::uuid
+                  else (string_to_array(${small.join(',')}, ',')::uuid[])[1 + n % 20] end,
+             ${owner.user.id}::uuid, gen_random_uuid(), '{}'::jsonb
+      from generate_series(1, 200000) as n`);
+    await t.app.db.execute(sql`analyze events`);
     await t.app.db.execute(sql`analyze tasks`);
     await t.app.db.execute(sql`analyze project_members`);
     client = postgres(t.databaseUrl ?? '', { max: 1, onnotice: () => undefined });
@@ -126,6 +140,48 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
     ).toSQL();
     return explain(query);
   }
+
+  /** Served by `index` in order: no sequential scan and no sort of the table's rows. */
+  function expectServedBy(found: PlanNode[], index: string, label: string): void {
+    const summary = `${label}: ${describePlan(found)}`;
+    expect(
+      found.some((node) => node['Index Name'] === index),
+      summary,
+    ).toBe(true);
+    for (const node of found) {
+      expect(node['Node Type'], summary).not.toBe('Seq Scan');
+      expect(node['Node Type'], summary).not.toBe('Sort');
+    }
+  }
+
+  it('when a project’s activity is paged, then events_project_seq_idx serves it in order', async () => {
+    expectServedBy(
+      await explain(buildProjectEventsQuery(t.app.db, bigProject, 50, null).toSQL()),
+      'events_project_seq_idx',
+      'activity first page',
+    );
+    expectServedBy(
+      await explain(buildProjectEventsQuery(t.app.db, bigProject, 50, 120_000).toSQL()),
+      'events_project_seq_idx',
+      'activity deep page',
+    );
+  });
+
+  it('when the relay reads after its cursor, then events_txid_seq_idx serves it in order', async () => {
+    const [head] = await client<{ txid: string }[]>`select max(txid)::text as txid from events`;
+    expectServedBy(
+      await explain(
+        buildCommittedEventsQuery(t.app.db, { txid: head?.txid ?? '0', seq: 0 }, 500).toSQL(),
+      ),
+      'events_txid_seq_idx',
+      'relay at head',
+    );
+    expectServedBy(
+      await explain(buildCommittedEventsQuery(t.app.db, LOG_START, 500).toSQL()),
+      'events_txid_seq_idx',
+      'relay from the start',
+    );
+  });
 
   function expectIndexed(found: PlanNode[], label: string): void {
     const summary = `${label}: ${describePlan(found)}`;

@@ -325,7 +325,7 @@ describe('users', () => {
       .from(events)
       .where(and(eq(events.projectId, solo), eq(events.type, 'project.deleted')));
     expect(logged).toEqual([
-      { actorId: owner.user.id, data: { name: 'Solo', reason: 'account_deleted' } },
+      { actorId: owner.user.id, data: { id: solo, name: 'Solo', reason: 'account_deleted' } },
     ]);
   });
 

@@ -18,6 +18,8 @@ import { timestamps, timestamptz } from './columns.js';
 import { users } from './users.js';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+/** A 64-bit transaction id (never wraps), read as its decimal text. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 
 // Enum order is the sort order: `sort=priority` orders none < low < … < urgent.
 export const memberRole = pgEnum('member_role', ['viewer', 'editor', 'admin', 'owner']);
@@ -119,12 +121,17 @@ export const comments = pgTable(
 /**
  * The activity log and outbox: every change writes one row in the same transaction.
  * No foreign keys, so the history outlives what it describes (a deleted project's events stay).
+ * `seq` is numbered at insert, so it is not commit order; `(txid, seq)` below the oldest running
+ * transaction is a position no later commit can land behind (the event relay reads by it).
  */
 export const events = pgTable(
   'events',
   {
     id: uuid('id').primaryKey(),
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    txid: xid8('txid')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
     type: text('type').notNull(),
     projectId: uuid('project_id'),
     actorId: uuid('actor_id'),
@@ -133,8 +140,12 @@ export const events = pgTable(
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
   (table) => [
-    index('events_project_idx').on(table.projectId, table.id),
-    index('events_seq_idx').on(table.seq),
+    // The activity list: one project, newest first by seq.
+    index('events_project_seq_idx').on(table.projectId, table.seq),
+    // The relay's commit-order cursor.
+    index('events_txid_seq_idx').on(table.txid, table.seq),
+    // Scrubbing a comment's text from its earlier events.
+    index('events_entity_idx').on(table.entityId),
   ],
 );
 

@@ -1,20 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { nullable } from '../../lib/schema-types.js';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/auth.js';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { authenticated, errorResponses } from '../../lib/route-docs.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
-
-export const EventPublicSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  type: Type.String({ description: 'e.g. `task.created`, `member.added`.' }),
-  project_id: nullable(Type.String({ format: 'uuid' })),
-  actor_id: nullable(Type.String({ format: 'uuid' })),
-  entity_id: Type.String({ format: 'uuid' }),
-  data: Type.Record(Type.String(), Type.Unknown()),
-  created_at: Type.String({ format: 'date-time' }),
-});
+import { EventRefSchema } from './events.schemas.js';
 
 export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { activity } = app.services;
@@ -27,10 +17,15 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['activity'],
         ...authenticated,
         summary: 'Project activity',
-        description: 'Every change to the project, its members, tasks and comments, newest first.',
+        description:
+          'Every change to the project, its members, tasks and comments, newest first. Each item ' +
+          'is an `Event`: its `type` fixes the shape of `data`, the resource as its GET showed it ' +
+          'after the change. A comment’s text stays only on its latest event while the comment ' +
+          'exists: editing or deleting it removes the earlier text from the log. A task moved ' +
+          'between projects appears in both (`task.moved`).',
         params: IdParamsSchema,
         querystring: Type.Object(PageQuerySchema, { additionalProperties: false }),
-        response: { 200: pageSchema(EventPublicSchema), ...errorResponses },
+        response: { 200: pageSchema(EventRefSchema), ...errorResponses },
       },
     },
     async (request) => activity.list(currentAuth(request).userId, request.params.id, request.query),

@@ -1,5 +1,4 @@
 import type { Database } from '../../db/client.js';
-import type { EventRow } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
 import {
   decodeCursor,
@@ -10,29 +9,8 @@ import {
 } from '../../lib/pagination.js';
 import { findRole } from '../projects/projects.repository.js';
 import { requireRole } from '../projects/roles.js';
-import { listProjectEvents } from './events.repository.js';
-
-export interface EventPublic {
-  id: string;
-  type: string;
-  project_id: string | null;
-  actor_id: string | null;
-  entity_id: string;
-  data: Record<string, unknown>;
-  created_at: string;
-}
-
-function toEventPublic(event: EventRow): EventPublic {
-  return {
-    id: event.id,
-    type: event.type,
-    project_id: event.projectId,
-    actor_id: event.actorId,
-    entity_id: event.entityId,
-    data: event.data as Record<string, unknown>,
-    created_at: event.createdAt.toISOString(),
-  };
-}
+import { listProjectEvents, toEventPublic } from './events.repository.js';
+import type { EventPublic } from './events.schemas.js';
 
 export class ActivityService {
   private readonly db: Database;

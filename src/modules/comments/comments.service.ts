@@ -4,7 +4,7 @@ import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
 import { type Page, pageByKey } from '../../lib/pagination.js';
-import { insertEvent } from '../activity/events.repository.js';
+import { insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { atLeast, requireRole } from '../projects/roles.js';
 import { findTaskForUser } from '../tasks/tasks.repository.js';
 import {
@@ -62,7 +62,7 @@ export class CommentsService {
         projectId: task.projectId,
         actorId: userId,
         entityId: comment.id,
-        data: { task_id: taskId, body },
+        data: toCommentPublic(comment),
       });
       return comment;
     });
@@ -82,12 +82,13 @@ export class CommentsService {
       }
       const updated = await updateComment(tx, commentId, body, expectedVersion);
       if (updated === null) throw preconditionFailed();
+      await scrubCommentText(tx, [commentId]);
       await insertEvent(tx, {
         type: 'comment.updated',
         projectId: comment.projectId,
         actorId: userId,
         entityId: commentId,
-        data: { task_id: comment.taskId, body },
+        data: toCommentPublic(updated),
       });
       return updated;
     });
@@ -105,12 +106,13 @@ export class CommentsService {
         throw new AppError('forbidden', 'Only its author or a project admin may delete a comment.');
       }
       if (!(await deleteComment(tx, commentId, expectedVersion))) throw preconditionFailed();
+      await scrubCommentText(tx, [commentId]);
       await insertEvent(tx, {
         type: 'comment.deleted',
         projectId: comment.projectId,
         actorId: userId,
         entityId: commentId,
-        data: { task_id: comment.taskId },
+        data: { id: commentId, task_id: comment.taskId },
       });
     });
   }

@@ -80,15 +80,15 @@ export class MembersService {
       if (!(await insertMember(tx, { projectId, userId, role: input.role }))) {
         throw new AppError('member_exists', 'This user is already a member of the project.');
       }
+      const member = await findMember(tx, projectId, userId);
+      if (member === null) throw new Error('member vanished inside its transaction');
       await insertEvent(tx, {
         type: 'member.added',
         projectId,
         actorId,
         entityId: userId,
-        data: { role: input.role },
+        data: toMemberPublic(member),
       });
-      const member = await findMember(tx, projectId, userId);
-      if (member === null) throw new Error('member vanished inside its transaction');
       return member;
     });
   }
@@ -112,14 +112,15 @@ export class MembersService {
         throw new AppError('last_owner', 'Make another member owner before demoting the last one.');
       }
       await updateMemberRole(tx, projectId, userId, role);
+      const updated = { ...target, role, updatedAt: new Date() };
       await insertEvent(tx, {
         type: 'member.updated',
         projectId,
         actorId,
         entityId: userId,
-        data: { role, previous_role: target.role },
+        data: toMemberPublic(updated),
       });
-      return { ...target, role, updatedAt: new Date() };
+      return updated;
     });
   }
 
@@ -142,7 +143,7 @@ export class MembersService {
         projectId,
         actorId,
         entityId: userId,
-        data: { role: target.role },
+        data: { user_id: userId },
       });
     });
   }

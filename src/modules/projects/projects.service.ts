@@ -3,7 +3,9 @@ import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
 import { type Page, pageByKey } from '../../lib/pagination.js';
-import { insertEvent } from '../activity/events.repository.js';
+import type { ProjectRow } from '../../db/schema/index.js';
+import { insertEvent, scrubProjectCommentText } from '../activity/events.repository.js';
+import type { EventData } from '../activity/events.schemas.js';
 import { insertMember } from './members.repository.js';
 import {
   deleteProject,
@@ -22,19 +24,23 @@ import type {
 } from './projects.schemas.js';
 import { requireRole } from './roles.js';
 
-export function toProjectPublic(project: ProjectWithRole): ProjectPublic {
+/** A project as its events show it: its GET without the reader's role. */
+export function toProjectEventData(project: ProjectRow): EventData<'project.updated'> {
   return {
     id: project.id,
     name: project.name,
     description: project.description,
     color: project.color,
     archived: project.archived,
-    role: project.role,
     created_by: project.createdBy,
     created_at: project.createdAt.toISOString(),
     updated_at: project.updatedAt.toISOString(),
     version: project.version,
   };
+}
+
+export function toProjectPublic(project: ProjectWithRole): ProjectPublic {
+  return { ...toProjectEventData(project), role: project.role };
 }
 
 export class ProjectsService {
@@ -59,7 +65,7 @@ export class ProjectsService {
         projectId: project.id,
         actorId: userId,
         entityId: project.id,
-        data: { name: project.name },
+        data: toProjectEventData(project),
       });
       return { ...project, role: 'owner' as const };
     });
@@ -108,7 +114,7 @@ export class ProjectsService {
         projectId,
         actorId: userId,
         entityId: projectId,
-        data: { changes: input },
+        data: toProjectEventData(updated),
       });
       return { ...updated, role };
     });
@@ -124,12 +130,13 @@ export class ProjectsService {
       requireRole(current?.role ?? null, 'owner', 'project_not_found', 'delete the project');
       // Tasks, comments and memberships go with the project (ON DELETE CASCADE), in this transaction.
       if (!(await deleteProject(tx, projectId, expectedVersion))) throw preconditionFailed();
+      await scrubProjectCommentText(tx, projectId);
       await insertEvent(tx, {
         type: 'project.deleted',
         projectId,
         actorId: userId,
         entityId: projectId,
-        data: { name: current?.name },
+        data: { id: projectId, name: current?.name ?? '' },
       });
     });
   }

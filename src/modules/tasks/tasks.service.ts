@@ -11,7 +11,7 @@ import {
   pageLimit,
   toPage,
 } from '../../lib/pagination.js';
-import { insertEvent } from '../activity/events.repository.js';
+import { commentIdsOfTasks, insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { findRole } from '../projects/projects.repository.js';
 import { requireRole } from '../projects/roles.js';
 import {
@@ -145,7 +145,7 @@ export class TasksService {
         projectId,
         actorId: userId,
         entityId: task.id,
-        data: { task: toTaskPublic(task) },
+        data: toTaskPublic(task),
       });
       return task;
     });
@@ -217,13 +217,33 @@ export class TasksService {
 
       const updated = await updateTask(tx, taskId, changes, expectedVersion);
       if (updated === null) throw preconditionFailed();
-      await insertEvent(tx, {
-        type: 'task.updated',
-        projectId,
-        actorId: userId,
-        entityId: taskId,
-        data: { changes: input, ...(moving ? { from_project_id: current.projectId } : {}) },
-      });
+      const task = toTaskPublic(updated);
+      if (moving) {
+        // Both projects hear of it; the source's members may not see the target, so not the task.
+        const moved = { id: taskId, from_project_id: current.projectId, to_project_id: projectId };
+        await insertEvent(tx, {
+          type: 'task.moved',
+          projectId: current.projectId,
+          actorId: userId,
+          entityId: taskId,
+          data: { ...moved, task: null },
+        });
+        await insertEvent(tx, {
+          type: 'task.moved',
+          projectId,
+          actorId: userId,
+          entityId: taskId,
+          data: { ...moved, task },
+        });
+      } else {
+        await insertEvent(tx, {
+          type: changes.status === 'done' ? 'task.completed' : 'task.updated',
+          projectId,
+          actorId: userId,
+          entityId: taskId,
+          data: task,
+        });
+      }
       return updated;
     });
   }
@@ -234,14 +254,16 @@ export class TasksService {
       if (current === null) throw new AppError('task_not_found');
       requireRole(current.role, 'editor', 'task_not_found', 'delete tasks');
       const subtasks = await subtaskIds(tx, taskId);
+      const commentIds = await commentIdsOfTasks(tx, [taskId, ...subtasks]);
       // Subtasks and comments go with the task (ON DELETE CASCADE).
       if (!(await deleteTask(tx, taskId, expectedVersion))) throw preconditionFailed();
+      await scrubCommentText(tx, commentIds);
       await insertEvent(tx, {
         type: 'task.deleted',
         projectId: current.projectId,
         actorId: userId,
         entityId: taskId,
-        data: { title: current.title, subtask_ids: subtasks },
+        data: { id: taskId, subtask_ids: subtasks },
       });
     });
   }

@@ -6,7 +6,7 @@ import { newId } from '../../lib/ids.js';
 import { type Page, pageByKey } from '../../lib/pagination.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import type { AuthContext } from '../../plugins/auth.js';
-import { insertEvent } from '../activity/events.repository.js';
+import { insertEvent, scrubProjectCommentText } from '../activity/events.repository.js';
 import { findUserById, revokeUserSessions } from '../auth/auth.repository.js';
 import type { AccountMailService } from '../auth/account-mail.service.js';
 import { normaliseEmail } from '../auth/auth.service.js';
@@ -134,12 +134,13 @@ export class UsersService {
         );
       }
       for (const project of await deleteSoloProjects(tx, userId)) {
+        await scrubProjectCommentText(tx, project.id);
         await insertEvent(tx, {
           type: 'project.deleted',
           projectId: project.id,
           actorId,
           entityId: project.id,
-          data: { name: project.name, reason: 'account_deleted' },
+          data: { id: project.id, name: project.name, reason: 'account_deleted' },
         });
       }
       if (!(await deleteUser(tx, userId))) throw new AppError('user_not_found');
