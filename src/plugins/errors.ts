@@ -8,6 +8,7 @@ import {
   problemType,
 } from '../lib/errors.js';
 import { validationFieldErrors } from '../lib/validation.js';
+import { sendAppErrorAsOAuth } from './oauth-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -93,6 +94,12 @@ function allFieldErrors(request: FastifyRequest, error: FastifyError): FieldErro
   return errors;
 }
 
+function byteSize(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
 function toAppError(request: FastifyRequest, error: FastifyError): AppError {
   if (error instanceof AppError) return error;
   if (error.validation) {
@@ -109,7 +116,7 @@ function toAppError(request: FastifyRequest, error: FastifyError): AppError {
       mapped === 'malformed_json'
         ? 'The request body is not valid JSON.'
         : mapped === 'payload_too_large'
-          ? 'The request body is larger than the limit of 1 MiB.'
+          ? `The request body is larger than the limit of ${byteSize(request.routeOptions.bodyLimit)}.`
           : mapped === 'service_unavailable'
             ? 'The service is overloaded or unavailable; retry later.'
             : error.message;
@@ -143,6 +150,9 @@ export default fp(
         request.log.info({ code: appError.code }, 'rejected request');
       }
       if (appError.headers) reply.headers(appError.headers);
+      if (request.routeOptions.config.oauthErrors === true) {
+        return sendAppErrorAsOAuth(reply, appError);
+      }
       return sendProblem(request, reply, appError.code, appError.message, appError.errors);
     });
   },

@@ -18,6 +18,7 @@ import {
 } from './auth.schemas.js';
 import { AuthService } from './auth.service.js';
 import { AccountMailService } from './account-mail.service.js';
+import { type OAuthErrorCode, sendOAuthError } from '../../plugins/oauth-errors.js';
 
 const MAX_FIELD = 4096;
 
@@ -27,12 +28,8 @@ export async function trimEmail(request: FastifyRequest): Promise<void> {
   if (body && typeof body.email === 'string') body.email = body.email.trim();
 }
 
-function oauthError(reply: FastifyReply, error: string, description: string): FastifyReply {
-  return reply
-    .code(400)
-    .header('cache-control', 'no-store')
-    .header('pragma', 'no-cache')
-    .send({ error, error_description: description });
+function oauthError(reply: FastifyReply, error: OAuthErrorCode, description: string): FastifyReply {
+  return sendOAuthError(reply, 400, error, description);
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -44,6 +41,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const tags = ['auth'];
   const strict = { rateLimit: { max: app.config.authRateLimitMax, timeWindow: 60_000 } };
+  const oauth = { ...strict, oauthErrors: true };
 
   app.post(
     '/auth/register',
@@ -78,7 +76,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/token',
     {
-      config: strict,
+      config: oauth,
       attachValidation: true,
       schema: {
         tags,
@@ -138,7 +136,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/revoke',
     {
-      config: strict,
+      config: oauth,
       attachValidation: true,
       schema: {
         tags,
