@@ -7,6 +7,7 @@ import {
   type FieldError,
   problemType,
 } from '../lib/errors.js';
+import { PROBLEM_DETAIL_MAX, PROBLEM_ERRORS_MAX, PROBLEM_FIELD_MAX } from '../lib/route-docs.js';
 import { validationFieldErrors } from '../lib/validation.js';
 import { sendAppErrorAsOAuth } from './oauth-errors.js';
 
@@ -46,6 +47,11 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 };
 
+/** Details may quote the request (a path, a header); a huge one is cut, never echoed whole. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -58,11 +64,17 @@ export function sendProblem(
     type: problemType(code),
     title,
     status,
-    detail,
+    detail: clip(detail, PROBLEM_DETAIL_MAX),
     code,
     request_id: request.id,
   };
-  if (errors !== undefined) problem.errors = errors;
+  if (errors !== undefined) {
+    problem.errors = errors.slice(0, PROBLEM_ERRORS_MAX).map((error) => ({
+      ...error,
+      field: clip(error.field, PROBLEM_FIELD_MAX),
+      message: clip(error.message, PROBLEM_DETAIL_MAX),
+    }));
+  }
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
