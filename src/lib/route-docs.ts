@@ -121,7 +121,9 @@ const WWW_AUTHENTICATE = {
 };
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'The body is not valid JSON, or the request cannot be read (`malformed_json`, `bad_request`).',
+  400:
+    'The body is not valid JSON, the request cannot be read, or the cursor is not one this API ' +
+    'issued (`malformed_json`, `bad_request`, `invalid_cursor`).',
   401: 'No token, or a token that is invalid, expired or revoked (`unauthenticated`, `invalid_token`).',
   403:
     'The caller may see the resource but not do this (`forbidden`), or a read-only token was used ' +
@@ -236,6 +238,9 @@ export function documentOperation<S extends object>(input: {
   const errorSchema = oauth && declared['400'] !== undefined ? declared['400'] : PROBLEM;
   const errors: Record<number, JsonObject> = {};
   if (takesBody) Object.assign(errors, { 400: errorSchema, 413: errorSchema, 415: errorSchema });
+  const query = schema.querystring as { properties?: JsonObject } | undefined;
+  // A cursor this API did not issue, or a path parameter that is not valid percent-encoding.
+  if (query?.properties?.cursor !== undefined || url.includes(':')) errors[400] = errorSchema;
   if (secured) errors[401] = PROBLEM;
   if (secured && !SAFE_METHODS.has(method)) errors[403] = PROBLEM;
   if (validates && !oauth) errors[422] = PROBLEM;

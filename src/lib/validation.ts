@@ -1,5 +1,5 @@
-import type { FastifySchemaValidationError } from 'fastify';
-import type { FieldError } from './errors.js';
+import type { FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { AppError, type FieldError } from './errors.js';
 
 const LOCATIONS: Record<string, FieldError['location']> = {
   body: 'body',
@@ -105,4 +105,49 @@ function describeUnion(branches: FastifySchemaValidationError[]): string {
   return reasons.length > 0
     ? `matches no allowed form (${reasons.join('; or ')})`
     : 'matches no allowed form';
+}
+
+const NUL = '\u0000';
+
+function findNul(value: unknown, path: string[], found: string[], depth: number): void {
+  if (found.length >= 20 || depth > 64) return;
+  if (typeof value === 'string') {
+    if (value.includes(NUL)) found.push(path.join('.'));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes(NUL)) found.push([...path, key.replaceAll(NUL, '\\0')].join('.'));
+    else findNul(item, [...path, key], found, depth + 1);
+  }
+}
+
+/**
+ * A `preValidation` hook: a U+0000 anywhere in the path, query or body is a 422 naming the
+ * field. PostgreSQL text cannot store it, so letting it through would fail in the database.
+ */
+export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+  const errors: FieldError[] = [];
+  const parts: [FieldError['location'], unknown][] = [
+    ['path', request.params],
+    ['query', request.query],
+    ['body', request.body],
+  ];
+  for (const [location, value] of parts) {
+    const found: string[] = [];
+    findNul(value, [], found, 0);
+    for (const field of found) {
+      errors.push({
+        location,
+        field,
+        message: 'must not contain the NUL character (U+0000)',
+        code: 'invalid_character',
+      });
+    }
+  }
+  if (errors.length > 0) {
+    throw new AppError('validation_failed', 'The request has invalid fields; see errors.', {
+      errors,
+    });
+  }
 }

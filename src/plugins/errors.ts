@@ -151,6 +151,23 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
   );
 }
 
+/**
+ * Errors Fastify's router meets before any route or hook runs: a path that is not valid
+ * percent-encoding (400), and a path segment longer than any id (404, as no resource has it).
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  reply.header('x-request-id', request.id);
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    notFoundHandler(request, reply);
+    return;
+  }
+  sendProblem(request, reply, 'bad_request', 'The URL is not valid percent-encoding.');
+}
+
 /** One handler for every error: RFC 9457 problems, no internals on 5xx. */
 export default fp(
   async function errorsPlugin(app: FastifyInstance) {
