@@ -261,6 +261,15 @@ const RAW_SEGMENTS = [
   '0x10',
 ];
 
+/** A lone surrogate cannot be percent-encoded as UTF-8; it goes out as the bytes it would be. */
+function encodeSegment(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return '%ED%A0%80';
+  }
+}
+
 function idFor(fixture: Fixture, name: string, path: string, kind: IdKind, bad: string): string {
   const key = `${path}:${name}`;
   switch (kind) {
@@ -272,7 +281,7 @@ function idFor(fixture: Fixture, name: string, path: string, kind: IdKind, bad: 
       return crypto.randomUUID();
     case 'bad':
       // An empty segment would name another operation (`/tasks/` is the list), so it is a space.
-      return encodeURIComponent(bad) || '%20';
+      return encodeSegment(bad) || '%20';
     case 'raw':
       return RAW_SEGMENTS[bad.length % RAW_SEGMENTS.length] ?? '%';
   }
