@@ -23,6 +23,30 @@ describe('input the database or the router cannot take', () => {
     ]);
   });
 
+  it('when a body string holds a lone surrogate, then 422 names the field (not a 500)', async () => {
+    const owner = await createUser(t.app);
+    const projectId = await createProject(t.app, owner);
+    const response = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/projects/${projectId}`,
+      headers: { ...owner.headers, 'content-type': 'application/json' },
+      payload: '{"description":"\\ud800","name":"ok \\ud83d\\ude00"}',
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().errors).toEqual([
+      expect.objectContaining({
+        location: 'body',
+        field: 'description',
+        code: 'invalid_character',
+      }),
+    ]);
+  });
+
+  it('when a route ignores the query string, then a NUL there changes nothing', async () => {
+    const response = await t.app.inject({ url: '/health/live?q=%00' });
+    expect(response.statusCode).toBe(200);
+  });
+
   it('when a search holds a NUL character, then 422 names the query field', async () => {
     const owner = await createUser(t.app);
     const response = await t.app.inject({ url: '/api/v1/tasks?q=a%00b', headers: owner.headers });
