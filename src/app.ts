@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
+import { rejectNulCharacters } from './lib/validation.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.js';
@@ -27,7 +28,7 @@ import { usersRoutes } from './modules/users/users.routes.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
-import errorsPlugin, { notFoundHandler } from './plugins/errors.js';
+import errorsPlugin, { frameworkErrorHandler, notFoundHandler } from './plugins/errors.js';
 import eventsPlugin, { createEventRelay } from './plugins/events.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
@@ -149,8 +150,11 @@ async function assembleApp(
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // PostgreSQL text cannot hold U+0000: such input is refused as invalid, never sent to the database.
+  app.addHook('preValidation', rejectNulCharacters);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? validators.body : validators.text).compile(schema),
   );

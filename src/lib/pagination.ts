@@ -8,6 +8,7 @@ export const MAX_LIMIT = 200;
 export const PageQuerySchema = {
   limit: Type.Optional(
     Type.Integer({
+      format: 'int32',
       minimum: 1,
       maximum: MAX_LIMIT,
       default: DEFAULT_LIMIT,
@@ -29,8 +30,8 @@ export function pageLimit(query: { limit?: number | undefined }): number {
 
 export function pageSchema<T extends TSchema>(item: T) {
   return Type.Object({
-    items: Type.Array(item),
-    next_cursor: nullable(Type.String(), {
+    items: Type.Array(item, { maxItems: MAX_LIMIT }),
+    next_cursor: nullable(Type.String({ maxLength: 512 }), {
       description: 'Pass as `cursor` to get the next page; `null` on the last page.',
     }),
   });

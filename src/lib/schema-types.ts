@@ -11,3 +11,13 @@ export function nullable<T extends TSchema & { type: string }>(
 ) {
   return Type.Unsafe<Static<T> | null>({ ...schema, ...options, type: [schema.type, 'null'] });
 }
+
+/*
+ * Bounded primitives shared by requests and answers: every string, array and integer in the
+ * contract has a documented limit, so clients and linters know the largest value to expect.
+ */
+export const UuidSchema = Type.String({ format: 'uuid', maxLength: 36 });
+/** RFC 3339, e.g. `2026-11-23T21:00:00.000Z`. */
+export const TimestampSchema = Type.String({ format: 'date-time', maxLength: 40 });
+/** The row version behind a strong `ETag`; it grows by one on every change. */
+export const VersionSchema = Type.Integer({ format: 'int32', minimum: 1, maximum: 2_147_483_647 });

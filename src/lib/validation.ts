@@ -1,5 +1,5 @@
-import type { FastifySchemaValidationError } from 'fastify';
-import type { FieldError } from './errors.js';
+import type { FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { AppError, type FieldError } from './errors.js';
 
 const LOCATIONS: Record<string, FieldError['location']> = {
   body: 'body',
@@ -105,4 +105,56 @@ function describeUnion(branches: FastifySchemaValidationError[]): string {
   return reasons.length > 0
     ? `matches no allowed form (${reasons.join('; or ')})`
     : 'matches no allowed form';
+}
+
+const NUL = '\u0000';
+// With the u flag a valid surrogate pair is one code point, so only a lone half matches.
+const LONE_SURROGATE = /\p{Cs}/u;
+const unstorable = (text: string): boolean => text.includes(NUL) || LONE_SURROGATE.test(text);
+
+function findNul(value: unknown, path: string[], found: string[], depth: number): void {
+  if (found.length >= 20 || depth > 64) return;
+  if (typeof value === 'string') {
+    if (unstorable(value)) found.push(path.join('.'));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, item] of Object.entries(value)) {
+    if (unstorable(key)) found.push([...path, key.replaceAll(NUL, '\\0')].join('.'));
+    else findNul(item, [...path, key], found, depth + 1);
+  }
+}
+
+/**
+ * A `preValidation` hook: a U+0000 or a lone surrogate (`"\ud800"` in JSON) anywhere in the
+ * path, query or body a route reads is a 422 naming the field. PostgreSQL text cannot store
+ * either, so letting them through would fail in the database.
+ */
+export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+  const errors: FieldError[] = [];
+  // Only the parts the route reads: an ignored query string cannot reach the database.
+  const schema = request.routeOptions.schema ?? {};
+  const parts: [FieldError['location'], unknown, unknown][] = [
+    ['path', request.params, schema.params],
+    ['query', request.query, schema.querystring],
+    ['body', request.body, schema.body],
+  ];
+  for (const [location, value, declared] of parts) {
+    if (declared === undefined) continue;
+    const found: string[] = [];
+    findNul(value, [], found, 0);
+    for (const field of found) {
+      errors.push({
+        location,
+        field,
+        message: 'must not contain the NUL character (U+0000) or a lone UTF-16 surrogate',
+        code: 'invalid_character',
+      });
+    }
+  }
+  if (errors.length > 0) {
+    throw new AppError('validation_failed', 'The request has invalid fields; see errors.', {
+      errors,
+    });
+  }
 }

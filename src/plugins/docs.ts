@@ -4,9 +4,25 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { documentOperation } from '../lib/route-docs.js';
 
 const require = createRequire(import.meta.url);
 const REDOC_BUNDLE = require.resolve('redoc/bundles/redoc.standalone.js');
+const PACKAGE = require('../../package.json') as { version: string; license?: string };
+// `UNLICENSED` is npm's word for "no licence is granted"; it is not an SPDX identifier, so the
+// document names it and links the licence section of its own description.
+const LICENSE =
+  PACKAGE.license === undefined || PACKAGE.license === 'UNLICENSED'
+    ? { name: 'Proprietary (UNLICENSED)', url: '/redoc#section/Licence' }
+    : { name: PACKAGE.license, identifier: PACKAGE.license };
+const SPEC_URL = '/openapi.json';
+// Relative, so "Try it out" calls the origin the docs were opened from; `x-internal: false`
+// says the API is meant for outside callers.
+const THIS_SERVER = {
+  url: '/',
+  description: 'The instance serving these docs (local, staging or production alike)',
+  'x-internal': false,
+};
 
 // Every asset comes from this server, so the docs work with no internet access.
 const DOCS_CSP = [
@@ -39,7 +55,12 @@ const REDOC_PAGE = `<!doctype html>
 const DESCRIPTION = `Docket is a self-hostable task-management API.
 
 Errors are RFC 9457 \`application/problem+json\` bodies with a stable \`code\` and the \`request_id\`.
-Lists are cursor paginated: pass \`next_cursor\` back as \`cursor\`.`;
+Lists are cursor paginated: pass \`next_cursor\` back as \`cursor\`.
+
+# Licence
+
+Docket is proprietary software: its \`package.json\` says \`UNLICENSED\`, npm's word for "no
+licence is granted". Using, copying or distributing it needs the owner's permission.`;
 
 /** OpenAPI 3.1 from the route schemas, Swagger UI at /docs and ReDoc at /redoc. */
 export default fp(
@@ -52,9 +73,13 @@ export default fp(
       },
       openapi: {
         openapi: '3.1.0',
-        info: { title: 'Docket API', version: '1.0.0', description: DESCRIPTION },
-        // Relative, so "Try it out" calls the origin the docs were opened from.
-        servers: [{ url: '/', description: 'This server' }],
+        info: {
+          title: 'Docket API',
+          version: PACKAGE.version,
+          description: DESCRIPTION,
+          license: LICENSE,
+        },
+        servers: [THIS_SERVER],
         tags: [
           { name: 'auth', description: 'Accounts and OAuth2 tokens' },
           {
@@ -73,8 +98,17 @@ export default fp(
             oauth2: {
               type: 'oauth2',
               description:
-                'Log in with email and password; the docs page then sends the access token.',
-              flows: { password: { tokenUrl: '/api/v1/auth/token', scopes: {} } },
+                'Log in with email and password; the docs page then sends the access token. ' +
+                'Access tokens are short-lived JWTs made and checked as RFC8725 advises: one ' +
+                'pinned algorithm (HS256), explicit `typ` (`at+jwt`), issuer, audience and expiry ' +
+                'always verified; the refresh token rotates on every use.',
+              flows: {
+                password: {
+                  tokenUrl: '/api/v1/auth/token',
+                  refreshUrl: '/api/v1/auth/token',
+                  scopes: {},
+                },
+              },
             },
             bearer: {
               type: 'http',
@@ -84,6 +118,7 @@ export default fp(
           },
         },
       },
+      transform: documentOperation,
     });
 
     await app.register(swaggerUi, {
@@ -92,8 +127,21 @@ export default fp(
       staticCSP: DOCS_CSP,
     });
 
-    app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () =>
+    // The Swagger UI loads (and its top bar shows) the document's public address, not /docs/json.
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (request.url !== '/docs/static/swagger-initializer.js' || typeof payload !== 'string') {
+        return payload;
+      }
+      return payload.replace("url: resolveUrl('./json')", `url: ${JSON.stringify(SPEC_URL)}`);
+    });
+
+    app.get(SPEC_URL, { schema: { hide: true }, config: { rateLimit: false } }, async () =>
       app.swagger(),
+    );
+
+    // Browsers ask for it on every docs visit; an empty answer beats a logged 404.
+    app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
+      reply.code(204).header('cache-control', 'public, max-age=86400').send(),
     );
 
     const redocBundle = await readFile(REDOC_BUNDLE);

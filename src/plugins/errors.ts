@@ -8,7 +8,9 @@ import {
   type FieldError,
   problemType,
 } from '../lib/errors.js';
+import { PROBLEM_DETAIL_MAX, PROBLEM_ERRORS_MAX, PROBLEM_FIELD_MAX } from '../lib/route-docs.js';
 import { validationFieldErrors } from '../lib/validation.js';
+import { sendAppErrorAsOAuth } from './oauth-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -49,6 +51,11 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 };
 
+/** Details may quote the request (a path, a header); a huge one is cut, never echoed whole. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -61,11 +68,17 @@ export function sendProblem(
     type: problemType(code),
     title,
     status,
-    detail,
+    detail: clip(detail, PROBLEM_DETAIL_MAX),
     code,
     request_id: request.id,
   };
-  if (errors !== undefined) problem.errors = errors;
+  if (errors !== undefined) {
+    problem.errors = errors.slice(0, PROBLEM_ERRORS_MAX).map((error) => ({
+      ...error,
+      field: clip(error.field, PROBLEM_FIELD_MAX),
+      message: clip(error.message, PROBLEM_DETAIL_MAX),
+    }));
+  }
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
@@ -97,6 +110,12 @@ function allFieldErrors(request: FastifyRequest, error: FastifyError): FieldErro
   return errors;
 }
 
+function byteSize(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
 function toAppError(request: FastifyRequest, error: FastifyError): AppError {
   if (error instanceof AppError) return error;
   if (isConnectionLoss(error)) {
@@ -119,7 +138,7 @@ function toAppError(request: FastifyRequest, error: FastifyError): AppError {
       mapped === 'malformed_json'
         ? 'The request body is not valid JSON.'
         : mapped === 'payload_too_large'
-          ? 'The request body is larger than the limit of 1 MiB.'
+          ? `The request body is larger than the limit of ${byteSize(request.routeOptions.bodyLimit)}.`
           : mapped === 'service_unavailable'
             ? 'The service is overloaded or unavailable; retry later.'
             : error.message;
@@ -142,6 +161,23 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
   );
 }
 
+/**
+ * Errors Fastify's router meets before any route or hook runs: a path that is not valid
+ * percent-encoding (400), and a path segment longer than any id (404, as no resource has it).
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  reply.header('x-request-id', request.id);
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    notFoundHandler(request, reply);
+    return;
+  }
+  sendProblem(request, reply, 'bad_request', 'The URL is not valid percent-encoding.');
+}
+
 /** One handler for every error: RFC 9457 problems, no internals on 5xx. */
 export default fp(
   async function errorsPlugin(app: FastifyInstance) {
@@ -153,6 +189,9 @@ export default fp(
         request.log.info({ code: appError.code }, 'rejected request');
       }
       if (appError.headers) reply.headers(appError.headers);
+      if (request.routeOptions.config.oauthErrors === true) {
+        return sendAppErrorAsOAuth(reply, appError);
+      }
       return sendProblem(request, reply, appError.code, appError.message, appError.errors);
     });
   },

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { AppError } from '../lib/errors.js';
-import { ProblemSchema } from '../lib/route-docs.js';
+import Type from 'typebox';
+import { described, ProblemSchema } from '../lib/route-docs.js';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -75,6 +76,7 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
       // After the rate limit's onRequest hook, so wrong tokens spend the caller's budget too.
       ...(metricsToken === null ? {} : { preHandler: requireMetricsToken(metricsToken) }),
       schema: {
+        operationId: 'getMetrics',
         tags: ['operations'],
         summary: 'Prometheus metrics',
         description:
@@ -87,7 +89,13 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
           'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
           'should be kept off the public network. Rate limited per client like the API.',
         produces: ['text/plain'],
-        response: { 401: ProblemSchema, 429: ProblemSchema },
+        response: {
+          200: described(
+            Type.String({ maxLength: 10 * 1024 * 1024 }),
+            'The figures in the Prometheus text format 0.0.4.',
+          ),
+          401: ProblemSchema,
+        },
       },
       // Never shed: an overloaded instance is exactly when its figures are wanted.
       config: { pressureHandler: () => undefined },

@@ -18,7 +18,7 @@ UPDATE "events" e SET "data" = jsonb_build_object(
 FROM "projects" p
 WHERE p.id = e.entity_id AND e.type IN ('project.created', 'project.updated');--> statement-breakpoint
 UPDATE "events" e SET "data" = jsonb_build_object(
-  'id', e.entity_id, 'name', coalesce(e.data->>'name', e.data->'changes'->>'name', ''),
+  'id', e.entity_id, 'name', coalesce(e.data->>'name', e.data->'changes'->>'name', 'Untitled'),
   'description', '', 'color', NULL, 'archived', false, 'created_by', e.actor_id,
   'created_at', pg_temp.iso(e.created_at), 'updated_at', pg_temp.iso(e.created_at), 'version', 1)
 WHERE e.type IN ('project.created', 'project.updated') AND NOT (e.data ? 'archived');--> statement-breakpoint
@@ -45,7 +45,7 @@ UPDATE "events" SET "data" = "data"->'task'
 WHERE type = 'task.created' AND "data" ? 'task';--> statement-breakpoint
 CREATE FUNCTION pg_temp.task_after(e "events") RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
-      'id', e.entity_id, 'project_id', e.project_id, 'parent_id', NULL, 'title', '',
+      'id', e.entity_id, 'project_id', e.project_id, 'parent_id', NULL, 'title', 'Untitled',
       'description', '', 'status', 'todo', 'priority', 'none', 'labels', '[]'::jsonb,
       'assignee_id', NULL, 'due_at', NULL, 'remind_at', NULL, 'completed_at', NULL,
       'position', 0, 'created_by', e.actor_id, 'created_at', pg_temp.iso(e.created_at),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/auth.js';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
-import { authenticated, errorResponses } from '../../lib/route-docs.js';
+import { authenticated, errorResponses, described } from '../../lib/route-docs.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
 import { EventRefSchema } from './events.schemas.js';
 
@@ -14,6 +14,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listProjectActivity',
         tags: ['activity'],
         ...authenticated,
         summary: 'Project activity',
@@ -25,7 +26,10 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'between projects appears in both (`task.moved`).',
         params: IdParamsSchema,
         querystring: Type.Object(PageQuerySchema, { additionalProperties: false }),
-        response: { 200: pageSchema(EventRefSchema), ...errorResponses },
+        response: {
+          200: described(pageSchema(EventRefSchema), 'A page of events, newest first.'),
+          ...errorResponses,
+        },
       },
     },
     async (request) => activity.list(currentAuth(request).userId, request.params.id, request.query),

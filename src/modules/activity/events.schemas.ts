@@ -1,11 +1,11 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { nullable } from '../../lib/schema-types.js';
+import { nullable, TimestampSchema, UuidSchema } from '../../lib/schema-types.js';
 import { CommentPublicSchema } from '../comments/comments.schemas.js';
 import { MemberPublicSchema } from '../projects/members.schemas.js';
 import { ProjectPublicSchema } from '../projects/projects.schemas.js';
 import { TaskPublicSchema } from '../tasks/tasks.schemas.js';
 
-const uuid = Type.String({ format: 'uuid' });
+const uuid = UuidSchema;
 
 // A project as its GET shows it, without `role`: that belongs to whoever reads, not to the change.
 const { role: _role, ...projectFields } = ProjectPublicSchema.properties;
@@ -13,7 +13,7 @@ export const ProjectEventDataSchema = Type.Object(projectFields);
 
 export const ProjectDeletedDataSchema = Type.Object({
   id: uuid,
-  name: Type.String(),
+  name: Type.String({ maxLength: 100 }),
   reason: Type.Optional(
     Type.Literal('account_deleted', {
       description: 'Set when the project went with the account of its only member.',
@@ -36,7 +36,7 @@ export const TaskMovedDataSchema = Type.Object({
 
 export const TaskDeletedDataSchema = Type.Object({
   id: uuid,
-  subtask_ids: Type.Array(uuid, { description: 'Subtasks deleted with it.' }),
+  subtask_ids: Type.Array(uuid, { maxItems: 100_000, description: 'Subtasks deleted with it.' }),
 });
 
 // The text a comment had is the one thing the log forgets: once the comment is edited or
@@ -44,7 +44,7 @@ export const TaskDeletedDataSchema = Type.Object({
 const { body: _body, ...commentFields } = CommentPublicSchema.properties;
 export const CommentEventDataSchema = Type.Object({
   ...commentFields,
-  body: nullable(Type.String(), {
+  body: nullable(Type.String({ maxLength: 10_000 }), {
     description: 'The text as of this event; null once the comment was edited again or deleted.',
   }),
 });
@@ -97,18 +97,19 @@ const DESCRIPTIONS: Record<EventType, string> = {
 function eventSchema<T extends EventType>(type: T, data: EventDataSchemas[T]) {
   return Type.Object(
     {
-      id: Type.String({ format: 'uuid', description: 'Stable: dedupe on it.' }),
+      id: Type.String({ format: 'uuid', maxLength: 36, description: 'Stable: dedupe on it.' }),
       type: Type.Literal(type),
-      project_id: nullable(Type.String({ format: 'uuid' })),
-      actor_id: nullable(Type.String({ format: 'uuid' }), {
+      project_id: nullable(UuidSchema),
+      actor_id: nullable(UuidSchema, {
         description: 'Who made the change; null once that account is deleted.',
       }),
       entity_id: Type.String({
         format: 'uuid',
+        maxLength: 36,
         description: 'The project, user (member events), task or comment the event is about.',
       }),
       data: data as TSchema as EventDataSchemas[T],
-      created_at: Type.String({ format: 'date-time' }),
+      created_at: TimestampSchema,
     },
     { title: type, description: DESCRIPTIONS[type] },
   );

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { AppError } from '../../lib/errors.js';
-import { ProblemSchema } from '../../lib/route-docs.js';
+import { ProblemSchema, described } from '../../lib/route-docs.js';
 import { UserPublicSchema } from '../users/users.schemas.js';
 import { toUserPublic } from '../users/users.service.js';
 import {
@@ -11,13 +11,13 @@ import {
   PasswordResetSchema,
   VerifyEmailSchema,
   OAuthErrorSchema,
+  OAUTH_FIELD_MAX,
   RegisterSchema,
   RevokeRequestSchema,
   TokenRequestSchema,
   TokenResponseSchema,
 } from './auth.schemas.js';
-
-const MAX_FIELD = 4096;
+import { type OAuthErrorCode, sendOAuthError } from '../../plugins/oauth-errors.js';
 
 /** Emails are normalised before validation, so surrounding spaces are forgiven, not refused. */
 export async function trimEmail(request: FastifyRequest): Promise<void> {
@@ -25,12 +25,8 @@ export async function trimEmail(request: FastifyRequest): Promise<void> {
   if (body && typeof body.email === 'string') body.email = body.email.trim();
 }
 
-function oauthError(reply: FastifyReply, error: string, description: string): FastifyReply {
-  return reply
-    .code(400)
-    .header('cache-control', 'no-store')
-    .header('pragma', 'no-cache')
-    .send({ error, error_description: description });
+function oauthError(reply: FastifyReply, error: OAuthErrorCode, description: string): FastifyReply {
+  return sendOAuthError(reply, 400, error, description);
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -40,6 +36,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const tags = ['auth'];
   const strict = { rateLimit: { max: app.config.authRateLimitMax, timeWindow: 60_000 } };
+  const oauth = { ...strict, oauthErrors: true };
 
   app.post(
     '/auth/register',
@@ -47,6 +44,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: strict,
       preValidation: trimEmail,
       schema: {
+        operationId: 'registerUser',
         tags,
         summary: 'Create an account',
         description:
@@ -54,7 +52,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`REGISTRATION_ENABLED=false` (403).',
         body: RegisterSchema,
         response: {
-          201: UserPublicSchema,
+          201: described(UserPublicSchema, 'The new account; a verification mail is on its way.'),
           403: ProblemSchema,
           409: ProblemSchema,
           422: ProblemSchema,
@@ -73,25 +71,30 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/token',
     {
-      config: strict,
+      config: oauth,
       attachValidation: true,
       schema: {
+        operationId: 'createToken',
         tags,
         summary: 'Get tokens (OAuth2)',
         description:
           'Form-encoded, per RFC 6749. `grant_type=password` with `username` (the email) and `password` ' +
           'starts a session; `grant_type=refresh_token` rotates the refresh token. Errors use the RFC 6749 ' +
           'shape. Unknown email, wrong password, locked and inactive accounts get the same answer.',
-        consumes: ['application/x-www-form-urlencoded'],
+        // RFC 6749 asks for a form; JSON is taken too, for clients that send it.
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: TokenRequestSchema,
-        response: { 200: TokenResponseSchema, 400: OAuthErrorSchema },
+        response: {
+          200: described(TokenResponseSchema, 'An access token and a new refresh token.'),
+          400: OAuthErrorSchema,
+        },
       },
     },
     async (request, reply) => {
       const body = request.body as Partial<Record<string, unknown>> | undefined;
       const field = (name: string): string | undefined => {
         const value = body?.[name];
-        return typeof value === 'string' && value.length > 0 && value.length <= MAX_FIELD
+        return typeof value === 'string' && value.length > 0 && value.length <= OAUTH_FIELD_MAX
           ? value
           : undefined;
       };
@@ -133,17 +136,22 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/revoke',
     {
-      config: strict,
+      config: oauth,
       attachValidation: true,
       schema: {
+        operationId: 'revokeToken',
         tags,
         summary: 'Revoke a token (RFC 7009)',
         description:
           'Form-encoded `token=`: a refresh token ends its session; a personal access token is revoked. ' +
           'Answers 200 for unknown tokens too.',
-        consumes: ['application/x-www-form-urlencoded'],
+        // RFC 6749 asks for a form; JSON is taken too, for clients that send it.
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: RevokeRequestSchema,
-        response: { 200: Type.Object({}), 400: OAuthErrorSchema },
+        response: {
+          200: described(Type.Object({}), 'The token no longer works (or never did).'),
+          400: OAuthErrorSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -151,7 +159,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (typeof token !== 'string' || token.length === 0) {
         return oauthError(reply, 'invalid_request', 'token is required.');
       }
-      if (token.length <= MAX_FIELD) await auth.revoke(token);
+      if (token.length <= OAUTH_FIELD_MAX) await auth.revoke(token);
       return reply.header('cache-control', 'no-store').send({});
     },
   );
@@ -162,12 +170,19 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: strict,
       preValidation: trimEmail,
       schema: {
+        operationId: 'requestPasswordRecovery',
         tags,
         summary: 'Ask for a password reset mail',
         description:
           'Answers 202 whether or not the address has an account. The mail holds a single-use link valid for one hour.',
         body: PasswordRecoverySchema,
-        response: { 202: Type.Object({}), 422: ProblemSchema },
+        response: {
+          202: described(
+            Type.Object({}),
+            'Accepted; a mail goes out if the address has an account.',
+          ),
+          422: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -181,12 +196,16 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: strict,
       schema: {
+        operationId: 'resetPassword',
         tags,
         summary: 'Reset a password',
         description:
           'With the token from the recovery mail. Ends every session of the account and lifts a lock-out.',
         body: PasswordResetSchema,
-        response: { 204: Type.Null(), 422: ProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The password is changed and every session ended.'),
+          422: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -200,12 +219,13 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: strict,
       schema: {
+        operationId: 'verifyEmail',
         tags,
         summary: 'Confirm an email address',
         description:
           'With the token from the verification mail sent on registration and on an email change.',
         body: VerifyEmailSchema,
-        response: { 204: Type.Null(), 422: ProblemSchema },
+        response: { 204: described(Type.Null(), 'The address is verified.'), 422: ProblemSchema },
       },
     },
     async (request, reply) => {

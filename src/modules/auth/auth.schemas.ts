@@ -2,6 +2,9 @@ import { nullable } from '../../lib/schema-types.js';
 import Type from 'typebox';
 import { PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
 
+/** Longer values of the form fields are refused, as RFC 6749 leaves limits to the server. */
+export const OAUTH_FIELD_MAX = 4096;
+
 export const EmailSchema = Type.String({ format: 'email', maxLength: 254 });
 export const PasswordSchema = Type.String({
   minLength: PASSWORD_MIN,
@@ -20,33 +23,55 @@ export const RegisterSchema = Type.Object(
 
 export const TokenRequestSchema = Type.Object(
   {
-    grant_type: Type.String({ description: '`password` or `refresh_token`.' }),
-    username: Type.Optional(Type.String({ description: 'The email address (password grant).' })),
-    password: Type.Optional(Type.String()),
-    refresh_token: Type.Optional(Type.String()),
-    scope: Type.Optional(Type.String()),
-    client_id: Type.Optional(Type.String()),
-    client_secret: Type.Optional(Type.String()),
+    grant_type: Type.String({ maxLength: 50, description: '`password` or `refresh_token`.' }),
+    username: Type.Optional(
+      Type.String({ maxLength: 254, description: 'The email address (password grant).' }),
+    ),
+    password: Type.Optional(Type.String({ maxLength: PASSWORD_MAX })),
+    refresh_token: Type.Optional(Type.String({ maxLength: OAUTH_FIELD_MAX })),
+    scope: Type.Optional(Type.String({ maxLength: 200, description: 'Ignored.' })),
+    client_id: Type.Optional(Type.String({ maxLength: 200, description: 'Ignored.' })),
+    client_secret: Type.Optional(Type.String({ maxLength: 200, description: 'Ignored.' })),
   },
   { description: 'application/x-www-form-urlencoded, as RFC 6749 requires.' },
 );
 
 export const TokenResponseSchema = Type.Object({
-  access_token: Type.String(),
+  access_token: Type.String({ maxLength: OAUTH_FIELD_MAX }),
   token_type: Type.Literal('bearer'),
-  expires_in: Type.Integer({ description: 'Seconds until the access token expires.' }),
-  refresh_token: Type.String({ description: 'Single use: each refresh returns a new one.' }),
-  scope: Type.String(),
+  expires_in: Type.Integer({
+    format: 'int32',
+    minimum: 1,
+    maximum: 86_400,
+    description: 'Seconds until the access token expires.',
+  }),
+  refresh_token: Type.String({
+    maxLength: OAUTH_FIELD_MAX,
+    description: 'Single use: each refresh returns a new one.',
+  }),
+  scope: Type.String({ maxLength: 200 }),
 });
 
 export const OAuthErrorSchema = Type.Object(
-  { error: Type.String(), error_description: Type.String() },
+  {
+    error: Type.Union(
+      [
+        Type.Literal('invalid_request'),
+        Type.Literal('invalid_grant'),
+        Type.Literal('unsupported_grant_type'),
+        Type.Literal('temporarily_unavailable'),
+        Type.Literal('server_error'),
+      ],
+      { description: 'RFC 6749 error code.' },
+    ),
+    error_description: Type.String({ maxLength: 1000 }),
+  },
   { description: 'RFC 6749 §5.2 error.' },
 );
 
 export const RevokeRequestSchema = Type.Object({
-  token: Type.Optional(Type.String()),
-  token_type_hint: Type.Optional(Type.String()),
+  token: Type.Optional(Type.String({ maxLength: OAUTH_FIELD_MAX })),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 50, description: 'Ignored.' })),
 });
 
 const ActionToken = Type.String({ minLength: 1, maxLength: 200 });

@@ -7,6 +7,7 @@ import {
   IdempotencyHeaderSchema,
   IfMatchHeaderSchema,
   ProblemSchema,
+  described,
 } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
@@ -27,13 +28,18 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listTaskComments',
         tags,
         ...authenticated,
         summary: 'List a task’s comments',
         description: 'Oldest first, cursor paginated.',
         params: IdParamsSchema,
         querystring: CommentListQuerySchema,
-        response: { 200: CommentPageSchema, ...errorResponses, 400: ProblemSchema },
+        response: {
+          200: described(CommentPageSchema, 'A page of comments, oldest first.'),
+          ...errorResponses,
+          400: ProblemSchema,
+        },
       },
     },
     async (request) => comments.list(currentAuth(request).userId, request.params.id, request.query),
@@ -45,6 +51,7 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate],
       config: { idempotent: true },
       schema: {
+        operationId: 'createComment',
         tags,
         ...authenticated,
         summary: 'Comment on a task',
@@ -52,7 +59,11 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParamsSchema,
         headers: IdempotencyHeaderSchema,
         body: CommentBodySchema,
-        response: { 201: CommentPublicSchema, ...errorResponses, 409: ProblemSchema },
+        response: {
+          201: described(CommentPublicSchema, 'The new comment, with its `ETag`.'),
+          ...errorResponses,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -70,6 +81,7 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'updateComment',
         tags,
         ...authenticated,
         summary: 'Edit a comment',
@@ -77,7 +89,11 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParamsSchema,
         headers: IfMatchHeaderSchema,
         body: CommentBodySchema,
-        response: { 200: CommentPublicSchema, ...errorResponses, 412: ProblemSchema },
+        response: {
+          200: described(CommentPublicSchema, 'The changed comment, with its new `ETag`.'),
+          ...errorResponses,
+          412: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -96,13 +112,18 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'deleteComment',
         tags,
         ...authenticated,
         summary: 'Delete a comment',
         description: 'Its author or a project admin. Honours `If-Match`.',
         params: IdParamsSchema,
         headers: IfMatchHeaderSchema,
-        response: { 204: Type.Null(), ...errorResponses, 412: ProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The comment is deleted.'),
+          ...errorResponses,
+          412: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {

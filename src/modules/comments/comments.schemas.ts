@@ -1,4 +1,4 @@
-import { nullable } from '../../lib/schema-types.js';
+import { nullable, TimestampSchema, UuidSchema, VersionSchema } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 
@@ -8,13 +8,13 @@ export const CommentBodySchema = Type.Object(
 );
 
 export const CommentPublicSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  task_id: Type.String({ format: 'uuid' }),
-  author_id: nullable(Type.String({ format: 'uuid' })),
-  body: Type.String(),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' }),
-  version: Type.Integer(),
+  id: UuidSchema,
+  task_id: UuidSchema,
+  author_id: nullable(UuidSchema),
+  body: Type.String({ maxLength: 10_000 }),
+  created_at: TimestampSchema,
+  updated_at: TimestampSchema,
+  version: VersionSchema,
 });
 
 export const CommentListQuerySchema = Type.Object(PageQuerySchema, { additionalProperties: false });

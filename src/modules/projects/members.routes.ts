@@ -6,6 +6,7 @@ import {
   errorResponses,
   IdempotencyHeaderSchema,
   ProblemSchema,
+  described,
 } from '../../lib/route-docs.js';
 import {
   MemberCreateSchema,
@@ -27,13 +28,14 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listProjectMembers',
         tags,
         ...authenticated,
         summary: 'List members',
         description: 'Every member of the project with its role. Any member may list them.',
         params: IdParamsSchema,
         querystring: MemberListQuerySchema,
-        response: { 200: MemberPageSchema, ...errorResponses },
+        response: { 200: described(MemberPageSchema, 'A page of members.'), ...errorResponses },
       },
     },
     async (request) => members.list(currentAuth(request).userId, request.params.id, request.query),
@@ -45,6 +47,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate],
       config: { idempotent: true },
       schema: {
+        operationId: 'addProjectMember',
         tags,
         ...authenticated,
         summary: 'Add a member',
@@ -54,7 +57,11 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParamsSchema,
         headers: IdempotencyHeaderSchema,
         body: MemberCreateSchema,
-        response: { 201: MemberPublicSchema, ...errorResponses, 409: ProblemSchema },
+        response: {
+          201: described(MemberPublicSchema, 'The new member.'),
+          ...errorResponses,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -72,6 +79,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'updateProjectMember',
         tags,
         ...authenticated,
         summary: 'Change a member’s role',
@@ -80,7 +88,11 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'cannot be demoted (409 `last_owner`).',
         params: MemberParamsSchema,
         body: MemberUpdateSchema,
-        response: { 200: MemberPublicSchema, ...errorResponses, 409: ProblemSchema },
+        response: {
+          200: described(MemberPublicSchema, 'The member with the new role.'),
+          ...errorResponses,
+          409: ProblemSchema,
+        },
       },
     },
     async (request) =>
@@ -99,6 +111,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'removeProjectMember',
         tags,
         ...authenticated,
         summary: 'Remove a member',
@@ -106,7 +119,11 @@ export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Any member may remove itself; admins remove members below owner; owners remove anyone. ' +
           'The last owner cannot leave (409 `last_owner`).',
         params: MemberParamsSchema,
-        response: { 204: Type.Null(), ...errorResponses, 409: ProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The member is removed.'),
+          ...errorResponses,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {

@@ -1,10 +1,10 @@
-import { nullable } from '../../lib/schema-types.js';
+import { nullable, TimestampSchema, UuidSchema } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { RoleSchema } from './projects.schemas.js';
 
 export const MemberParamsSchema = Type.Object(
-  { id: Type.String({ format: 'uuid' }), user_id: Type.String({ format: 'uuid' }) },
+  { id: UuidSchema, user_id: UuidSchema },
   { additionalProperties: false },
 );
 
@@ -26,12 +26,12 @@ export const MemberUpdateSchema = Type.Object(
 );
 
 export const MemberPublicSchema = Type.Object({
-  user_id: Type.String({ format: 'uuid' }),
-  email: Type.String(),
-  full_name: nullable(Type.String()),
+  user_id: UuidSchema,
+  email: Type.String({ maxLength: 254 }),
+  full_name: nullable(Type.String({ maxLength: 200 })),
   role: RoleSchema,
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' }),
+  created_at: TimestampSchema,
+  updated_at: TimestampSchema,
 });
 
 export const MemberListQuerySchema = Type.Object(PageQuerySchema, { additionalProperties: false });

@@ -9,6 +9,7 @@ import {
   IfMatchHeaderSchema,
   IfNoneMatchHeaderSchema,
   ProblemSchema,
+  described,
 } from '../../lib/route-docs.js';
 import {
   IdParamsSchema,
@@ -29,13 +30,17 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listProjects',
         tags,
         ...authenticated,
         summary: 'List your projects',
         description:
           'The projects the caller is a member of, with the caller’s role, in creation order.',
         querystring: ProjectListQuerySchema,
-        response: { 200: ProjectPageSchema, ...errorResponses },
+        response: {
+          200: described(ProjectPageSchema, 'A page of your projects.'),
+          ...errorResponses,
+        },
       },
     },
     async (request) => projects.list(currentAuth(request).userId, request.query),
@@ -47,13 +52,18 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate],
       config: { idempotent: true },
       schema: {
+        operationId: 'createProject',
         tags,
         ...authenticated,
         summary: 'Create a project',
         description: 'The caller becomes its owner.',
         headers: IdempotencyHeaderSchema,
         body: ProjectCreateSchema,
-        response: { 201: ProjectPublicSchema, ...errorResponses, 409: ProblemSchema },
+        response: {
+          201: described(ProjectPublicSchema, 'The new project (you own it), with its `ETag`.'),
+          ...errorResponses,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -71,13 +81,18 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'getProject',
         tags,
         ...authenticated,
         summary: 'Get a project',
         description: 'Sends a strong `ETag`; `If-None-Match` with it answers 304.',
         params: IdParamsSchema,
         headers: IfNoneMatchHeaderSchema,
-        response: { 200: ProjectPublicSchema, 304: Type.Null(), ...errorResponses },
+        response: {
+          200: described(ProjectPublicSchema, 'The project, with its `ETag`.'),
+          304: described(Type.Null(), 'Not modified: `If-None-Match` names the current version.'),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -94,6 +109,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'updateProject',
         tags,
         ...authenticated,
         summary: 'Change a project',
@@ -101,7 +117,11 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParamsSchema,
         headers: IfMatchHeaderSchema,
         body: ProjectUpdateSchema,
-        response: { 200: ProjectPublicSchema, ...errorResponses, 412: ProblemSchema },
+        response: {
+          200: described(ProjectPublicSchema, 'The changed project, with its new `ETag`.'),
+          ...errorResponses,
+          412: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -120,6 +140,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'deleteProject',
         tags,
         ...authenticated,
         summary: 'Delete a project',
@@ -127,7 +148,11 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Owners only. Deletes its tasks, comments and memberships with it. Honours `If-Match`.',
         params: IdParamsSchema,
         headers: IfMatchHeaderSchema,
-        response: { 204: Type.Null(), ...errorResponses, 412: ProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The project and everything in it are deleted.'),
+          ...errorResponses,
+          412: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {

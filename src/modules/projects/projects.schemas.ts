@@ -1,15 +1,15 @@
-import { nullable } from '../../lib/schema-types.js';
+import { nullable, TimestampSchema, UuidSchema, VersionSchema } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 
 export const IdParamsSchema = Type.Object(
-  { id: Type.String({ format: 'uuid', description: 'The resource id (UUIDv7).' }) },
+  { id: Type.String({ format: 'uuid', maxLength: 36, description: 'The resource id (UUIDv7).' }) },
   { additionalProperties: false },
 );
 
 const name = Type.String({ minLength: 1, maxLength: 100, description: '1–100 characters.' });
 const description = Type.String({ maxLength: 10_000, description: 'Up to 10 000 characters.' });
-const color = nullable(Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }), {
+const color = nullable(Type.String({ pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7 }), {
   description: 'A `#RRGGBB` colour, or null.',
 });
 
@@ -34,16 +34,16 @@ export const ProjectUpdateSchema = Type.Object(
 );
 
 export const ProjectPublicSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  description: Type.String(),
-  color: nullable(Type.String()),
+  id: UuidSchema,
+  name,
+  description,
+  color,
   archived: Type.Boolean(),
   role: RoleSchema,
-  created_by: nullable(Type.String({ format: 'uuid' })),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' }),
-  version: Type.Integer(),
+  created_by: nullable(UuidSchema),
+  created_at: TimestampSchema,
+  updated_at: TimestampSchema,
+  version: VersionSchema,
 });
 
 export const ProjectListQuerySchema = Type.Object(

@@ -8,6 +8,7 @@ import {
   IfMatchHeaderSchema,
   IfNoneMatchHeaderSchema,
   ProblemSchema,
+  described,
 } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
@@ -36,6 +37,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: [app.authenticate],
       config: { idempotent: true },
       schema: {
+        operationId: 'createTask',
         tags,
         ...authenticated,
         summary: 'Create a task',
@@ -44,7 +46,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParamsSchema,
         headers: IdempotencyHeaderSchema,
         body: TaskCreateSchema,
-        response: { 201: TaskPublicSchema, ...errorResponses, 409: ProblemSchema },
+        response: {
+          201: described(TaskPublicSchema, 'The new task, with its `ETag` and `Location`.'),
+          ...errorResponses,
+          409: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -62,13 +68,18 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listProjectTasks',
         tags,
         ...authenticated,
         summary: 'List a project’s tasks',
         description: LIST_DESCRIPTION,
         params: IdParamsSchema,
         querystring: ProjectTaskListQuerySchema,
-        response: { 200: TaskPageSchema, ...errorResponses, 400: ProblemSchema },
+        response: {
+          200: described(TaskPageSchema, 'A page of tasks.'),
+          ...errorResponses,
+          400: ProblemSchema,
+        },
       },
     },
     async (request) => tasks.list(currentAuth(request).userId, request.params.id, request.query),
@@ -79,12 +90,17 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listTasks',
         tags,
         ...authenticated,
         summary: 'List tasks across your projects',
         description: `Every task in every project the caller is a member of. ${LIST_DESCRIPTION}`,
         querystring: TaskListQuerySchema,
-        response: { 200: TaskPageSchema, ...errorResponses, 400: ProblemSchema },
+        response: {
+          200: described(TaskPageSchema, 'A page of tasks.'),
+          ...errorResponses,
+          400: ProblemSchema,
+        },
       },
     },
     async (request) => tasks.list(currentAuth(request).userId, null, request.query),
@@ -95,13 +111,18 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'getTask',
         tags,
         ...authenticated,
         summary: 'Get a task',
         description: 'Sends a strong `ETag`; `If-None-Match` with it answers 304.',
         params: IdParamsSchema,
         headers: IfNoneMatchHeaderSchema,
-        response: { 200: TaskPublicSchema, 304: Type.Null(), ...errorResponses },
+        response: {
+          200: described(TaskPublicSchema, 'The task, with its `ETag`.'),
+          304: described(Type.Null(), 'Not modified: `If-None-Match` names the current version.'),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -118,6 +139,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'updateTask',
         tags,
         ...authenticated,
         summary: 'Change a task',
@@ -128,7 +150,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         headers: IfMatchHeaderSchema,
         body: TaskUpdateSchema,
         response: {
-          200: TaskPublicSchema,
+          200: described(TaskPublicSchema, 'The changed task, with its new `ETag`.'),
           ...errorResponses,
           409: ProblemSchema,
           412: ProblemSchema,
@@ -151,13 +173,18 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'deleteTask',
         tags,
         ...authenticated,
         summary: 'Delete a task',
         description: 'Editors and above; its subtasks and comments go with it. Honours `If-Match`.',
         params: IdParamsSchema,
         headers: IfMatchHeaderSchema,
-        response: { 204: Type.Null(), ...errorResponses, 412: ProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The task and its subtasks are deleted.'),
+          ...errorResponses,
+          412: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { authenticated, errorResponses, ProblemSchema } from '../../lib/route-docs.js';
+import { authenticated, errorResponses, ProblemSchema, described } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
 import {
   LOGIN_REQUIRED_NOTE,
@@ -37,10 +37,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...base,
       schema: {
+        operationId: 'getCurrentUser',
         tags,
         ...authenticated,
         summary: 'Your profile',
-        response: { 200: UserPublicSchema, ...errorResponses },
+        response: { 200: described(UserPublicSchema, 'Your profile.'), ...errorResponses },
       },
     },
     async (request) => toUserPublic(await users.me(currentAuth(request))),
@@ -52,6 +53,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...login,
       preValidation: trimEmail,
       schema: {
+        operationId: 'updateCurrentUser',
         tags,
         ...authenticated,
         summary: 'Change your profile',
@@ -60,7 +62,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           LOGIN_REQUIRED_NOTE,
         body: UserUpdateMeSchema,
         response: {
-          200: UserPublicSchema,
+          200: described(UserPublicSchema, 'Your changed profile.'),
           ...errorResponses,
           403: LoginRequiredProblemSchema,
           409: ProblemSchema,
@@ -75,6 +77,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'deleteCurrentUser',
         tags,
         ...authenticated,
         summary: 'Delete your account',
@@ -83,7 +86,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Projects that have no other member are deleted with the account, tasks and all. ' +
           LOGIN_REQUIRED_NOTE,
         response: {
-          204: Type.Null(),
+          204: described(Type.Null(), 'The account is deleted.'),
           ...errorResponses,
           403: LoginRequiredProblemSchema,
           409: ProblemSchema,
@@ -101,12 +104,17 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'changePassword',
         tags,
         ...authenticated,
         summary: 'Change your password',
         description: 'Ends every other session of yours. ' + LOGIN_REQUIRED_NOTE,
         body: PasswordChangeSchema,
-        response: { 204: Type.Null(), ...errorResponses, 403: LoginRequiredProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The password is changed; your other sessions are ended.'),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -124,12 +132,17 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'listSessions',
         tags,
         ...authenticated,
         summary: 'Your sessions',
         description:
           'Live logins (refresh-token families), most recently used first. ' + LOGIN_REQUIRED_NOTE,
-        response: { 200: SessionListSchema, ...errorResponses, 403: LoginRequiredProblemSchema },
+        response: {
+          200: described(SessionListSchema, 'Your live sessions.'),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+        },
       },
     },
     async (request) => ({ items: await users.sessions(currentAuth(request)) }),
@@ -140,13 +153,18 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'deleteSession',
         tags,
         ...authenticated,
         summary: 'End a session',
         description:
           'Its refresh token and access tokens stop working at once. ' + LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 204: Type.Null(), ...errorResponses, 403: LoginRequiredProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The session is ended.'),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -160,11 +178,16 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'listPersonalTokens',
         tags,
         ...authenticated,
         summary: 'Your personal access tokens',
         description: LOGIN_REQUIRED_NOTE,
-        response: { 200: TokenListSchema, ...errorResponses, 403: LoginRequiredProblemSchema },
+        response: {
+          200: described(TokenListSchema, 'Your personal access tokens (without their secrets).'),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+        },
       },
     },
     async (request) => ({ items: await users.tokens(currentAuth(request)) }),
@@ -175,6 +198,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'createPersonalToken',
         tags,
         ...authenticated,
         summary: 'Create a personal access token',
@@ -183,7 +207,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`read` tokens may only use safe methods. ' +
           LOGIN_REQUIRED_NOTE,
         body: TokenCreateSchema,
-        response: { 201: TokenCreatedSchema, ...errorResponses, 403: LoginRequiredProblemSchema },
+        response: {
+          201: described(TokenCreatedSchema, 'The new token, with its secret shown this once.'),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -197,12 +225,17 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...login,
       schema: {
+        operationId: 'deletePersonalToken',
         tags,
         ...authenticated,
         summary: 'Revoke a personal access token',
         description: LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 204: Type.Null(), ...errorResponses, 403: LoginRequiredProblemSchema },
+        response: {
+          204: described(Type.Null(), 'The token is revoked.'),
+          ...errorResponses,
+          403: LoginRequiredProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -216,13 +249,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...superuser,
       schema: {
+        operationId: 'listUsers',
         tags,
         ...authenticated,
         summary: 'List users (superuser)',
         description: '`q` matches email or name. ' + LOGIN_REQUIRED_NOTE,
         querystring: UserListQuerySchema,
         response: {
-          200: UserPageSchema,
+          200: described(UserPageSchema, 'A page of users.'),
           ...errorResponses,
           403: SuperuserProblemSchema,
           400: ProblemSchema,
@@ -237,12 +271,17 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...superuser,
       schema: {
+        operationId: 'getUser',
         tags,
         ...authenticated,
         summary: 'Get a user (superuser)',
         description: LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
-        response: { 200: UserPublicSchema, ...errorResponses, 403: SuperuserProblemSchema },
+        response: {
+          200: described(UserPublicSchema, 'The user.'),
+          ...errorResponses,
+          403: SuperuserProblemSchema,
+        },
       },
     },
     async (request) => toUserPublic(await users.get(request.params.id)),
@@ -253,13 +292,18 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...superuser,
       schema: {
+        operationId: 'updateUser',
         tags,
         ...authenticated,
         summary: 'Change a user (superuser)',
         description: 'Deactivating a user ends all of its sessions at once. ' + LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
         body: UserAdminUpdateSchema,
-        response: { 200: UserPublicSchema, ...errorResponses, 403: SuperuserProblemSchema },
+        response: {
+          200: described(UserPublicSchema, 'The changed user.'),
+          ...errorResponses,
+          403: SuperuserProblemSchema,
+        },
       },
     },
     async (request) => toUserPublic(await users.adminUpdate(request.params.id, request.body)),
@@ -270,6 +314,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...superuser,
       schema: {
+        operationId: 'deleteUser',
         tags,
         ...authenticated,
         summary: 'Delete a user (superuser)',
@@ -279,7 +324,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           LOGIN_REQUIRED_NOTE,
         params: IdParamsSchema,
         response: {
-          204: Type.Null(),
+          204: described(Type.Null(), 'The user is deleted.'),
           ...errorResponses,
           403: SuperuserProblemSchema,
           409: ProblemSchema,

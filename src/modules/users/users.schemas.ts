@@ -1,15 +1,15 @@
-import { nullable } from '../../lib/schema-types.js';
+import { nullable, TimestampSchema, UuidSchema } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { EmailSchema, PasswordSchema } from '../auth/auth.schemas.js';
 
-const time = Type.String({ format: 'date-time' });
+const time = TimestampSchema;
 const nullableTime = nullable(time);
 
 export const UserPublicSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  email: Type.String(),
-  full_name: nullable(Type.String()),
+  id: UuidSchema,
+  email: Type.String({ maxLength: 254 }),
+  full_name: nullable(Type.String({ maxLength: 200 })),
   is_active: Type.Boolean(),
   is_superuser: Type.Boolean(),
   email_verified_at: nullableTime,
@@ -36,9 +36,9 @@ export const PasswordChangeSchema = Type.Object(
 );
 
 export const SessionPublicSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  user_agent: nullable(Type.String()),
-  ip_address: nullable(Type.String()),
+  id: UuidSchema,
+  user_agent: nullable(Type.String({ maxLength: 500, description: 'The first 500 characters.' })),
+  ip_address: nullable(Type.String({ maxLength: 45 })),
   created_at: time,
   last_used_at: time,
   expires_at: time,
@@ -62,9 +62,9 @@ export const TokenCreateSchema = Type.Object(
 );
 
 export const TokenPublicSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  scopes: Type.Array(ScopeSchema),
+  id: UuidSchema,
+  name: Type.String({ maxLength: 100 }),
+  scopes: Type.Array(ScopeSchema, { maxItems: 2 }),
   expires_at: nullableTime,
   last_used_at: nullableTime,
   created_at: time,
@@ -72,7 +72,10 @@ export const TokenPublicSchema = Type.Object({
 
 export const TokenCreatedSchema = Type.Object({
   ...TokenPublicSchema.properties,
-  token: Type.String({ description: 'The secret, shown this once; it is stored only as a hash.' }),
+  token: Type.String({
+    maxLength: 100,
+    description: 'The secret, shown this once; it is stored only as a hash.',
+  }),
 });
 
 export const UserListQuerySchema = Type.Object(
@@ -81,8 +84,13 @@ export const UserListQuerySchema = Type.Object(
 );
 
 export const UserPageSchema = pageSchema(UserPublicSchema);
-export const SessionListSchema = Type.Object({ items: Type.Array(SessionPublicSchema) });
-export const TokenListSchema = Type.Object({ items: Type.Array(TokenPublicSchema) });
+// The lists are not paginated; their length is capped where they are written.
+export const SessionListSchema = Type.Object({
+  items: Type.Array(SessionPublicSchema, { maxItems: 10_000 }),
+});
+export const TokenListSchema = Type.Object({
+  items: Type.Array(TokenPublicSchema, { maxItems: 10_000 }),
+});
 
 export type UserPublic = Static<typeof UserPublicSchema>;
 export type UserUpdateMe = Static<typeof UserUpdateMeSchema>;
