@@ -18,6 +18,6 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8000
 VOLUME ["/data"]
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8000/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:8000/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Operator commands run from the same image: node dist/cli.js migrate | create-superuser | help
 CMD ["node", "dist/server.js"]
