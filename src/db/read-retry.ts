@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
 import { isConnectionLoss } from './connection-errors.js';
 
@@ -19,6 +19,8 @@ export function isReadStatement(text: string): boolean {
 }
 
 type UnsafeArgs = Parameters<Sql['unsafe']>;
+
+const RETRY_DELAY_MS = 100;
 
 /**
  * A read that runs again, once, when its connection is lost. It has the part of a
@@ -51,9 +53,10 @@ class RetriedRead implements PromiseLike<unknown> {
       return await this.#query();
     } catch (error) {
       if (!isConnectionLoss(error)) throw error;
-      // Let the close events of other connections lost at the same moment arrive first, so
-      // the pool hands the retry a live or a new connection rather than another dead one.
-      await nextTurn();
+      // Let the close events of other connections lost at the same moment arrive first (on a
+      // busy machine they can take tens of milliseconds), so the pool hands the retry a live
+      // or a new connection rather than another dead one.
+      await sleep(RETRY_DELAY_MS);
       return this.#query();
     }
   }

@@ -64,6 +64,8 @@ export function sendProblem(
   errors?: FieldError[],
 ): FastifyReply {
   const { status, title } = ERROR_CODES[code];
+  // The request's one log line names the problem (see plugins/request-log.ts).
+  request.problemCode = code;
   const problem: Problem = {
     type: problemType(code),
     title,
@@ -185,11 +187,10 @@ export default fp(
       const appError = toAppError(request, error);
       if (appError.statusCode >= 500) {
         request.log.error({ err: error }, 'request failed');
-      } else if (appError.code === 'validation_failed' || appError.statusCode === 400) {
-        request.log.info({ code: appError.code }, 'rejected request');
       }
       if (appError.headers) reply.headers(appError.headers);
       if (request.routeOptions.config.oauthErrors === true) {
+        request.problemCode = appError.code;
         return sendAppErrorAsOAuth(reply, appError);
       }
       return sendProblem(request, reply, appError.code, appError.message, appError.errors);

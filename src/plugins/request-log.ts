@@ -13,12 +13,14 @@ function isHealthProbe(route: string | undefined): boolean {
  */
 export default fp(
   async function requestLogPlugin(app: FastifyInstance) {
+    app.decorateRequest('problemCode', null);
     app.addHook('onResponse', async (request, reply) => {
       const line = {
         method: request.method,
         url: request.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
+        ...(request.problemCode === null ? {} : { code: request.problemCode }),
       };
       if (isHealthProbe(request.routeOptions.url)) request.log.debug(line, 'request completed');
       else request.log.info(line, 'request completed');
@@ -26,3 +28,10 @@ export default fp(
   },
   { name: 'request-log' },
 );
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The problem code of an error answer, for the request's log line; null otherwise. */
+    problemCode: string | null;
+  }
+}

@@ -45,6 +45,9 @@ describe('request logging', () => {
       expect(completed).toHaveLength(1);
       const [line] = completed;
       expect(line).toMatchObject({ level: PINO_INFO, method, url, status });
+      // The problem's code is on that line; no second line is written for it.
+      expect(line?.code).toBe(response.json<{ code: string }>().code);
+      expect(linesFor(atInfo, requestId)).toHaveLength(1);
       expect(typeof line?.ms).toBe('number');
       expect(line).not.toHaveProperty('req');
       expect(line).not.toHaveProperty('res');

@@ -5,6 +5,7 @@ import {
   encodeCursor,
   type Page,
   type PageQuery,
+  pageLimit,
   toPage,
 } from '../../lib/pagination.js';
 import { findRole } from '../projects/projects.repository.js';
@@ -26,7 +27,7 @@ export class ActivityService {
       'project_not_found',
       'see it',
     );
-    const limit = query.limit ?? 50;
+    const limit = pageLimit(query);
     let beforeSeq: number | null = null;
     if (query.cursor !== undefined) {
       const [seq] = decodeCursor('activity', query.cursor);
