@@ -14,11 +14,15 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
+import { JobQueue } from './jobs/job-queue.js';
+import { mailHandler, mailQueue } from './jobs/mail.js';
+import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
@@ -101,6 +105,15 @@ function trustProxyOption(
   return typeof value === 'boolean' ? value : [...value];
 }
 
+/** Declares every queue and its handler; the server and `worker.ts` share it. */
+export function registerQueues(
+  jobs: JobQueue,
+  { database, config, mailer }: { database: DatabaseHandle; config: Config; mailer: Mailer },
+): void {
+  jobs.register(mailQueue, mailHandler(mailer));
+  jobs.register(maintenanceQueue, maintenanceHandler(database.db, config));
+}
+
 /** Builds the whole application without listening; `server.ts` and the tests both use it. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const validators = createValidators();
@@ -133,11 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
-  app.decorate('mailer', mailer);
-  app.addHook('onClose', async () => {
-    await mailer.flush();
-    mailer.close();
-  });
+  app.addHook('onClose', async () => mailer.close());
   app.decorate('lifecycle', { draining: false });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -154,6 +163,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Registered before every route, so the OpenAPI document sees them all.
   await app.register(docsPlugin);
   await app.register(metricsPlugin);
+  const jobs = new JobQueue({ database, config, log: app.log, registry: app.metrics });
+  registerQueues(jobs, { database, config, mailer });
+  app.decorate('jobs', jobs);
+  // Registered after the database, so it runs before the database closes: running jobs
+  // finish (within JOB_SHUTDOWN_TIMEOUT_MS) while they can still write.
+  app.addHook('onClose', async () => jobs.stop());
+  await jobs.start();
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.
@@ -169,6 +185,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tasksRoutes,
     commentsRoutes,
     activityRoutes,
+    jobsRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }
@@ -178,7 +195,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
-    mailer: Mailer;
+    jobs: JobQueue;
     /** Set while the process shuts down, so readiness fails before connections close. */
     lifecycle: { draining: boolean };
   }

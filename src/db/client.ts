@@ -19,6 +19,10 @@ export type Executor = Parameters<Parameters<Database['transaction']>[0]>[0] | D
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: 'pglite' | 'postgres';
+  /** The embedded instance, for components that share its single connection (the job queue). */
+  readonly pglite: PGlite | null;
+  /** The PostgreSQL URL, for components that keep connections of their own (the job queue). */
+  readonly url: string | null;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +55,8 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
   return {
     db,
     kind: 'pglite',
+    pglite: client,
+    url: null,
     async ping() {
       await db.execute(sql`select 1`);
     },
@@ -71,6 +77,8 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   return {
     db,
     kind: 'postgres',
+    pglite: null,
+    url,
     async ping() {
       await client`select 1`;
     },

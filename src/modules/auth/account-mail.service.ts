@@ -1,10 +1,12 @@
 import { eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { type UserRow, users } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { escapeHtml, type Mailer } from '../../lib/mailer.js';
+import { enqueueMail } from '../../jobs/mail.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import { escapeHtml } from '../../lib/mailer.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import {
   clearLoginFailures,
@@ -38,15 +40,23 @@ export class AccountMailService {
   constructor(
     private readonly db: Database,
     private readonly config: Config,
-    private readonly mailer: Mailer,
+    private readonly jobs: JobQueue,
   ) {}
 
   private link(path: string, token: string): string {
     return `${this.config.publicUrl}${path}?token=${encodeURIComponent(token)}`;
   }
 
-  private send(to: string, subject: string, intro: string, link: string, outro: string): void {
-    this.mailer.send({
+  /** Queues the mail in `tx`, the transaction that stores the token it carries. */
+  private async send(
+    tx: Executor,
+    to: string,
+    subject: string,
+    intro: string,
+    link: string,
+    outro: string,
+  ): Promise<void> {
+    await enqueueMail(this.jobs, tx, {
       to,
       subject,
       text: `${intro}\n\n${link}\n\n${outro}\n`,
@@ -54,9 +64,20 @@ export class AccountMailService {
     });
   }
 
-  async sendVerification(user: Pick<UserRow, 'id' | 'email'>): Promise<void> {
+  /**
+   * Stores a verification token and queues its mail, in `tx` when the caller has a transaction
+   * (so the mail goes out only if the account change commits), else in one of its own.
+   */
+  async sendVerification(
+    user: Pick<UserRow, 'id' | 'email'>,
+    tx: Executor | null = null,
+  ): Promise<void> {
+    if (tx === null) {
+      await this.db.transaction((own) => this.sendVerification(user, own));
+      return;
+    }
     const token = randomToken();
-    await insertActionToken(this.db, {
+    await insertActionToken(tx, {
       id: newId(),
       userId: user.id,
       purpose: 'verify_email',
@@ -64,7 +85,8 @@ export class AccountMailService {
       email: user.email,
       expiresAt: new Date(Date.now() + VERIFY_TTL_MS),
     });
-    this.send(
+    await this.send(
+      tx,
       user.email,
       'Confirm your email address for Docket',
       'Open this link to confirm your email address:',
@@ -78,21 +100,24 @@ export class AccountMailService {
     const user = await findUserByEmail(this.db, normaliseEmail(email));
     if (user === null || !user.isActive) return;
     const token = randomToken();
-    await insertActionToken(this.db, {
-      id: newId(),
-      userId: user.id,
-      purpose: 'password_reset',
-      tokenHash: tokenHash(token),
-      email: user.email,
-      expiresAt: new Date(Date.now() + RESET_TTL_MS),
+    await this.db.transaction(async (tx) => {
+      await insertActionToken(tx, {
+        id: newId(),
+        userId: user.id,
+        purpose: 'password_reset',
+        tokenHash: tokenHash(token),
+        email: user.email,
+        expiresAt: new Date(Date.now() + RESET_TTL_MS),
+      });
+      await this.send(
+        tx,
+        user.email,
+        'Reset your Docket password',
+        'Open this link within one hour to choose a new password:',
+        this.link('/reset-password', token),
+        'If you did not ask for this, ignore this mail; your password stays as it is.',
+      );
     });
-    this.send(
-      user.email,
-      'Reset your Docket password',
-      'Open this link within one hour to choose a new password:',
-      this.link('/reset-password', token),
-      'If you did not ask for this, ignore this mail; your password stays as it is.',
-    );
   }
 
   /** Sets the new password, lifts any lock-out and ends every session of the user. */

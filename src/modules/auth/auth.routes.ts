@@ -37,7 +37,7 @@ function oauthError(reply: FastifyReply, error: string, description: string): Fa
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const auth = new AuthService(app.db, app.config, app.accessTokens);
-  const accountMail = new AccountMailService(app.db, app.config, app.mailer);
+  const accountMail = new AccountMailService(app.db, app.config, app.jobs);
   app.setPersonalTokenResolver((token) => auth.resolvePersonalToken(token));
   app.addHook('onReady', () => auth.ensureFirstSuperuser());
   await app.register(formbody, { bodyLimit: 16 * 1024 });

@@ -27,7 +27,7 @@ import {
 import { toUserPublic, UsersService } from './users.service.js';
 
 export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const users = new UsersService(app.db, new AccountMailService(app.db, app.config, app.mailer));
+  const users = new UsersService(app.db, new AccountMailService(app.db, app.config, app.jobs));
   const tags = ['users'];
   const base = { onRequest: [app.authenticate] };
   const login = { onRequest: [app.authenticate, requireLogin] };

@@ -92,12 +92,15 @@ export class UsersService {
         changes.emailVerifiedAt = null;
       }
     }
-    const updated = await updateUser(this.db, auth.userId, changes);
-    if (updated === null) {
-      throw new AppError('email_taken', 'An account with this email already exists.');
-    }
-    if (changes.email !== undefined) await this.accountMail.sendVerification(updated);
-    return updated;
+    // One transaction: the new address, its verification token and the mail carrying it.
+    return this.db.transaction(async (tx) => {
+      const updated = await updateUser(tx, auth.userId, changes);
+      if (updated === null) {
+        throw new AppError('email_taken', 'An account with this email already exists.');
+      }
+      if (changes.email !== undefined) await this.accountMail.sendVerification(updated, tx);
+      return updated;
+    });
   }
 
   async deleteMe(auth: AuthContext): Promise<void> {
