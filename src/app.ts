@@ -79,7 +79,7 @@ const REDACT = [
   '*.secret',
 ];
 
-function loggerOptions(
+export function loggerOptions(
   config: Config,
   stream?: NodeJS.WritableStream,
 ): FastifyServerOptions['logger'] {

@@ -285,6 +285,15 @@ export function loadConfig(env: Env = process.env): Config {
     mailRetryDelaySeconds: integer(env, 'MAIL_RETRY_DELAY_SECONDS', 30, 1, 86_400),
     eventsRetentionDays: integer(env, 'EVENTS_RETENTION_DAYS', 90, 7, 36_500),
   };
+  if (!config.workers && config.databaseUrl === null) {
+    throw new ConfigError(
+      'WORKERS',
+      'false needs DATABASE_URL: the embedded database belongs to one process, which must run the jobs too',
+    );
+  }
+  if (config.jobShutdownTimeoutMs >= config.shutdownTimeoutMs) {
+    throw new ConfigError('JOB_SHUTDOWN_TIMEOUT_MS', 'must be less than SHUTDOWN_TIMEOUT_MS');
+  }
   return Object.freeze(config);
 }
 

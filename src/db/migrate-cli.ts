@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { loadConfig } from '../config.js';
+import { JobQueue } from '../jobs/job-queue.js';
 import { openDatabase } from './client.js';
 
 const config = loadConfig();
@@ -9,6 +11,14 @@ const database = await openDatabase({
 });
 try {
   await database.migrate();
+  // Starting the queue without workers installs or upgrades pg-boss's schema.
+  const jobs = new JobQueue({
+    database,
+    config: { ...config, workers: false },
+    log: pino({ level: config.logLevel }),
+  });
+  await jobs.start();
+  await jobs.stop();
   process.stdout.write(`migrations applied (${database.kind})\n`);
 } finally {
   await database.close();

@@ -41,6 +41,7 @@ const HOUR = 3600;
 const WEEK = 7 * 24 * HOUR;
 // A worker that stops sending heartbeats (a killed process) has its job retried this soon.
 const HEARTBEAT_SECONDS = 30;
+const SUPERVISE_SECONDS = 10;
 // pg-boss's own pool on PostgreSQL: fetching, completing and its maintenance.
 const POOL_SIZE = 4;
 
@@ -79,6 +80,9 @@ export class JobQueue {
       // Supervision (expiring, retrying and purging jobs) and cron run where jobs run.
       supervise: config.workers,
       schedule: config.workers,
+      // How often running jobs are checked for a lapsed heartbeat or expiry (a killed process).
+      superviseIntervalSeconds: SUPERVISE_SECONDS,
+      monitorIntervalSeconds: SUPERVISE_SECONDS,
       useListenNotify: true,
       openTelemetry: { enabled: false },
     };
