@@ -200,7 +200,11 @@ export class JobQueue {
     }
   }
 
-  async #attempt(queue: QueueDefinition, payload: unknown, context: JobContext): Promise<JobResult> {
+  async #attempt(
+    queue: QueueDefinition,
+    payload: unknown,
+    context: JobContext,
+  ): Promise<JobResult> {
     const stop = this.#duration.startTimer({ queue: queue.name });
     try {
       const output = await this.#runHandler(queue, payload, context);
@@ -258,7 +262,11 @@ export class JobQueue {
   /** Test seam: runs a queue's handler on a payload now, in this process, without the queue. */
   async run<Q extends QueueDefinition>(queue: Q, payload: Payload<Q>): Promise<unknown> {
     const controller = new AbortController();
-    return this.#runHandler(queue, payload, { id: 'direct', attempt: 0, signal: controller.signal });
+    return this.#runHandler(queue, payload, {
+      id: 'direct',
+      attempt: 0,
+      signal: controller.signal,
+    });
   }
 
   /** A stored job's state and output, for tests and operators. */

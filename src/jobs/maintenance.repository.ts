@@ -51,8 +51,15 @@ export interface PurgeCounts {
   jobs: number;
 }
 
+/** A time as a query parameter; postgres-js takes no Date inside a raw `sql` fragment. */
+const at = (time: Date): SQL => sql`${time.toISOString()}::timestamptz`;
+
 export async function purgeExpired(db: Executor, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
-  const { now, revokedBefore, idleBefore, eventsBefore, finishedJobsBefore } = cutoffs;
+  const now = at(cutoffs.now);
+  const revokedBefore = at(cutoffs.revokedBefore);
+  const idleBefore = at(cutoffs.idleBefore);
+  const eventsBefore = at(cutoffs.eventsBefore);
+  const finishedJobsBefore = at(cutoffs.finishedJobsBefore);
   const deadSession = sql`(${sessions.expiresAt} < ${now} or ${sessions.revokedAt} < ${revokedBefore} or ${sessions.lastUsedAt} < ${idleBefore})`;
   // A session's refresh tokens go with it (the foreign key cascades); counted first so the
   // figures say what was removed.

@@ -45,7 +45,7 @@ export async function startSmtpServer(port = 0): Promise<{
     port: bound,
     inbox,
     async waitFor(to, count = 1, timeoutMs = 5_000) {
-      for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
+      for (const started = Date.now(); Date.now() - started < timeoutMs;) {
         const found = inbox.filter((mail) => mail.to.includes(to));
         if (found.length >= count) return found;
         await sleep(25);

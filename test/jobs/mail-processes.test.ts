@@ -84,7 +84,9 @@ async function registerAndRecover(target: ServerProcess, email: string): Promise
 }
 
 /** Mail jobs as pg-boss stores them, read straight from the database. */
-async function mailJobs(url: string): Promise<{ state: string; retry_count: number; to: string }[]> {
+async function mailJobs(
+  url: string,
+): Promise<{ state: string; retry_count: number; to: string }[]> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
     return await sql`select state::text as state, retry_count, data->>'to' as to
@@ -116,9 +118,9 @@ describe.skipIf(!onPostgres)('mail across processes', () => {
     const smtp = await smtpOn(smtpPort);
     const second = await server(env(db, smtpPort));
 
-    const [mail] = await smtp.waitFor('crash@example.com', 2, 60_000).then(() =>
-      resetMails(smtp, 'crash@example.com'),
-    );
+    const [mail] = await smtp
+      .waitFor('crash@example.com', 2, 60_000)
+      .then(() => resetMails(smtp, 'crash@example.com'));
     expect(mail).toBeDefined();
     expect(
       await post(second, '/auth/password-reset', {

@@ -28,7 +28,10 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['activity'],
         ...authenticated,
         summary: 'Project activity',
-        description: 'Every change to the project, its members, tasks and comments, newest first.',
+        description:
+          'Every change to the project, its members, tasks and comments, newest first. Events ' +
+          'are kept for `EVENTS_RETENTION_DAYS` (default 90, at least 7) and then purged by the ' +
+          'hourly maintenance job, so older history is not listed.',
         params: IdParamsSchema,
         querystring: Type.Object(PageQuerySchema, { additionalProperties: false }),
         response: { 200: pageSchema(EventPublicSchema), ...errorResponses },
