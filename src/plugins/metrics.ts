@@ -81,7 +81,10 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
           'Prometheus text exposition: `http_request_duration_seconds` by method, route and status, ' +
           'plus process, heap and event-loop figures, `docket_redis_up` (where Redis is ' +
           'configured) and `docket_rate_limit_fallback_total` (rate-limit decisions taken in ' +
-          'per-instance memory while Redis was away). When the server sets `METRICS_TOKEN`, send it ' +
+          'per-instance memory while Redis was away), and for background jobs ' +
+          '`docket_job_queue_depth{queue}` (jobs waiting, database-wide), ' +
+          '`docket_job_duration_seconds{queue}` and `docket_job_failures_total{queue}` (attempts ' +
+          'run by this process). When the server sets `METRICS_TOKEN`, send it ' +
           'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
           'should be kept off the public network. Rate limited per client like the API.',
         produces: ['text/plain'],
