@@ -183,6 +183,8 @@ export class JobQueue {
           localConcurrency: options.concurrency ?? 1,
           pollingIntervalSeconds,
           notifyPollingIntervalSeconds: pollingIntervalSeconds,
+          // A full batch means more is waiting: fetch again at once instead of after a poll.
+          burstWhenBatchFull: (options.batchSize ?? 1) > 1,
           perJobResults: true,
           includeMetadata: true,
         },
