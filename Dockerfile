@@ -2,7 +2,9 @@
 FROM node:24.22.3-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY patches ./patches
+# Scripts stay off for the dependencies; our own fixes to them (patches/) are applied explicitly.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npx patch-package
 COPY . .
 RUN npm run build && npm prune --omit=dev
 

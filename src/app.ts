@@ -15,8 +15,6 @@ import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { JobQueue } from './jobs/job-queue.js';
-import { mailHandler, mailQueue } from './jobs/mail.js';
-import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -36,6 +34,7 @@ import metricsPlugin, { metricsRoutes } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { openRedis } from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
+import { createServices } from './services.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -105,15 +104,6 @@ function trustProxyOption(
   return typeof value === 'boolean' ? value : [...value];
 }
 
-/** Declares every queue and its handler; the server and `worker.ts` share it. */
-export function registerQueues(
-  jobs: JobQueue,
-  { database, config, mailer }: { database: DatabaseHandle; config: Config; mailer: Mailer },
-): void {
-  jobs.register(mailQueue, mailHandler(mailer));
-  jobs.register(maintenanceQueue, maintenanceHandler(database.db, config));
-}
-
 /** Builds the whole application without listening; `server.ts` and the tests both use it. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const validators = createValidators();
@@ -146,6 +136,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
+  const jobs = new JobQueue({ database, config, log: app.log });
+  app.decorate('services', createServices({ db: database.db, config, mailer, jobs }));
   app.addHook('onClose', async () => mailer.close());
   app.decorate('lifecycle', { draining: false });
   app.addHook('onRequest', async (request, reply) => {
@@ -163,9 +155,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Registered before every route, so the OpenAPI document sees them all.
   await app.register(docsPlugin);
   await app.register(metricsPlugin);
-  const jobs = new JobQueue({ database, config, log: app.log, registry: app.metrics });
-  registerQueues(jobs, { database, config, mailer });
-  app.decorate('jobs', jobs);
+  jobs.exposeMetrics(app.metrics);
   // Registered after the database, so it runs before the database closes: running jobs
   // finish (within JOB_SHUTDOWN_TIMEOUT_MS) while they can still write.
   app.addHook('onClose', async () => jobs.stop());
@@ -195,7 +185,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
-    jobs: JobQueue;
     /** Set while the process shuts down, so readiness fails before connections close. */
     lifecycle: { draining: boolean };
   }

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
+import { pino } from 'pino';
 import { openDatabase } from './db/client.js';
-import { AccessTokens } from './modules/auth/access-tokens.js';
-import { AuthService } from './modules/auth/auth.service.js';
+import { JobQueue } from './jobs/job-queue.js';
+import { Mailer } from './lib/mailer.js';
+import { createServices } from './services.js';
 
 const USAGE =
   'usage: npm run cli -- create-superuser --email <email> --password <password> [--name <full name>]';
@@ -25,11 +27,11 @@ const database = await openDatabase({
 });
 try {
   await database.migrate();
-  const auth = new AuthService(
-    database.db,
-    config,
-    new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),
-  );
+  const log = pino({ level: config.logLevel });
+  const mailer = new Mailer(config.smtpUrl, config.mailFrom, log);
+  // Never started: creating a superuser queues no work.
+  const jobs = new JobQueue({ database, config: { ...config, workers: false }, log });
+  const { auth } = createServices({ db: database.db, config, mailer, jobs });
   const user = await auth.register(
     { email: values.email, password: values.password, full_name: values.name ?? null },
     true,

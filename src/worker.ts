@@ -1,9 +1,10 @@
 import pino from 'pino';
-import { loggerOptions, registerQueues } from './app.js';
+import { loggerOptions } from './app.js';
 import { ConfigError, type Config, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { Mailer } from './lib/mailer.js';
+import { createServices } from './services.js';
 
 /**
  * `npm run worker`: runs the background jobs and serves no HTTP, beside instances started
@@ -39,7 +40,8 @@ const database = await openDatabase({
 });
 const mailer = new Mailer(config.smtpUrl, config.mailFrom, log);
 const jobs = new JobQueue({ database, config, log });
-registerQueues(jobs, { database, config, mailer });
+// The same composition root as the server: the queue's handlers are registered with the services.
+createServices({ db: database.db, config, mailer, jobs });
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {

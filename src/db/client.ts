@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { retryingReads } from './read-retry.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -71,20 +72,32 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     max: poolSize,
     idle_timeout: 30,
     connect_timeout: 10,
+    // A query waits for its connection's reconnect delay: the driver's default grows to 20 s
+    // after a few refused attempts, which would hold requests long after the server is back.
+    backoff: reconnectDelaySeconds,
     onnotice: () => undefined,
   });
-  const db = drizzlePostgres({ client, schema });
+  const reads = retryingReads(client);
+  const db = drizzlePostgres({ client: reads, schema });
   return {
     db,
     kind: 'postgres',
     pglite: null,
     url,
     async ping() {
-      await client`select 1`;
+      // Retried like any read, so one connection lost a moment ago does not fail readiness.
+      await reads.unsafe('select 1');
     },
     migrate: () => migratePostgresLocked(url),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+const MAX_RECONNECT_DELAY_SECONDS = 1;
+
+/** Doubles from 50 ms up to 1 s, with jitter so the connections of a pool do not move together. */
+function reconnectDelaySeconds(attempt: number): number {
+  return Math.min(0.05 * 2 ** attempt, MAX_RECONNECT_DELAY_SECONDS) * (0.5 + Math.random() / 2);
 }
 
 /** Runs pending migrations under a session advisory lock, so instances starting together take turns. */

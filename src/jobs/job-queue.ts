@@ -31,8 +31,6 @@ export interface JobQueueOptions {
   database: DatabaseHandle;
   config: Config;
   log: FastifyBaseLogger;
-  /** Where the job metrics are registered; omitted, they are kept but not exported. */
-  registry?: Registry;
 }
 
 // pg-boss keeps its tables here, beside (never inside) the application's schema.
@@ -69,10 +67,11 @@ export class JobQueue {
   readonly #handlers = new Map<string, Registered>();
   readonly #duration: Histogram<'queue'>;
   readonly #failures: Counter<'queue'>;
+  readonly #depth: Gauge<'queue'>;
   #started = false;
   #working = false;
 
-  constructor({ database, config, log, registry }: JobQueueOptions) {
+  constructor({ database, config, log }: JobQueueOptions) {
     this.#config = config;
     this.#log = log;
     const common = {
@@ -97,7 +96,7 @@ export class JobQueue {
           });
     this.#boss.on('error', (error) => this.#log.error({ err: error }, 'job queue error'));
 
-    const registers = registry === undefined ? [] : [registry];
+    const registers: Registry[] = [];
     this.#duration = new Histogram({
       name: 'docket_job_duration_seconds',
       help: 'Run time of job attempts by queue, failed ones included',
@@ -112,7 +111,7 @@ export class JobQueue {
       registers,
     });
     const depth = (): Promise<Map<string, number>> => this.depth();
-    new Gauge({
+    this.#depth = new Gauge({
       name: 'docket_job_queue_depth',
       help: 'Jobs waiting to run (queued or waiting for a retry), by queue',
       labelNames: ['queue'] as const,
@@ -122,6 +121,13 @@ export class JobQueue {
         for (const [queue, count] of await depth()) this.set({ queue }, count);
       },
     });
+  }
+
+  /** Exports the job metrics (depth, durations, failures by queue) through `registry`. */
+  exposeMetrics(registry: Registry): void {
+    for (const metric of [this.#duration, this.#failures, this.#depth]) {
+      registry.registerMetric(metric);
+    }
   }
 
   /** Declares a queue and the function that runs its jobs. Call before `start()`. */

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { Clock } from '../lib/clock.js';
 import type { JobHandler } from './job-queue.js';
 import { purgeExpired } from './maintenance.repository.js';
 import { defineQueue } from './queues.js';
@@ -25,13 +26,17 @@ export const maintenanceQueue = defineQueue('maintenance', Type.Object({}), {
   keepFinishedSeconds: 7 * 86_400,
 });
 
-export function maintenanceHandler(
-  db: Database,
-  config: Config,
-  now: () => Date = () => new Date(),
-): JobHandler<typeof maintenanceQueue> {
+export function maintenanceHandler({
+  db,
+  config,
+  clock,
+}: {
+  db: Database;
+  config: Config;
+  clock: Clock;
+}): JobHandler<typeof maintenanceQueue> {
   return async () => {
-    const at = now();
+    const at = clock.now();
     const ago = (ms: number): Date => new Date(at.getTime() - ms);
     return purgeExpired(db, {
       now: at,

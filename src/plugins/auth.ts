@@ -1,8 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../lib/errors.js';
-import { AccessTokens } from '../modules/auth/access-tokens.js';
-import { prepareFindSessionPrincipal } from '../modules/auth/auth.repository.js';
 
 export type Scope = 'read' | 'write';
 
@@ -17,13 +15,7 @@ export interface AuthContext {
   scopes: ReadonlySet<Scope>;
 }
 
-export interface PersonalTokenResolver {
-  (token: string): Promise<AuthContext | null>;
-}
-
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const ALL_SCOPES: ReadonlySet<Scope> = new Set(['read', 'write']);
-export const PERSONAL_TOKEN_PREFIX = 'dkt_';
 
 function unauthenticated(detail: string, tokenPresented: boolean): AppError {
   const challenge = tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer';
@@ -42,49 +34,19 @@ function bearerToken(request: FastifyRequest): string | null {
 }
 
 /**
- * Bearer authentication for access JWTs and personal access tokens. Routes opt in with
+ * Bearer authentication for access JWTs and personal access tokens, resolved by the
+ * authenticator from `app.services`. Routes opt in with
  * `onRequest: [app.authenticate]`; then `request.auth` is set, or the request ends with 401.
  * A token without the `write` scope may only use safe methods (403 otherwise).
  */
 export default fp(
   async function authPlugin(app: FastifyInstance) {
-    const accessTokens = new AccessTokens(app.config.jwtSecret, app.config.accessTokenTtlSeconds);
-    const findSessionPrincipal = prepareFindSessionPrincipal(app.db);
-    let personalTokens: PersonalTokenResolver = async () => null;
-
-    async function resolveAccessToken(token: string): Promise<AuthContext | null> {
-      const claims = await accessTokens.verify(token);
-      if (claims === null) return null;
-      const [principal] = await findSessionPrincipal.execute({ sessionId: claims.sessionId });
-      if (
-        principal === undefined ||
-        principal.userId !== claims.userId ||
-        !principal.isActive ||
-        principal.revokedAt !== null ||
-        principal.expiresAt.getTime() <= Date.now()
-      ) {
-        return null;
-      }
-      return {
-        userId: principal.userId,
-        isSuperuser: principal.isSuperuser,
-        sessionId: claims.sessionId,
-        tokenId: null,
-        scopes: ALL_SCOPES,
-      };
-    }
-
-    app.decorate('accessTokens', accessTokens);
-    app.decorate('setPersonalTokenResolver', (resolver: PersonalTokenResolver) => {
-      personalTokens = resolver;
-    });
+    const { authenticator } = app.services;
     app.decorateRequest('auth', null);
     app.decorate('authenticate', async function authenticate(request: FastifyRequest) {
       const token = bearerToken(request);
       if (token === null) throw unauthenticated('This endpoint needs a bearer token.', false);
-      const auth = token.startsWith(PERSONAL_TOKEN_PREFIX)
-        ? await personalTokens(token)
-        : await resolveAccessToken(token);
+      const auth = await authenticator.resolve(token);
       if (auth === null) throw unauthenticated('The token is invalid, expired or revoked.', true);
       if (!SAFE_METHODS.has(request.method) && !auth.scopes.has('write')) {
         throw new AppError('insufficient_scope', 'This token has the read scope only.');
@@ -92,7 +54,7 @@ export default fp(
       request.auth = auth;
     });
   },
-  { name: 'auth', dependencies: ['db', 'errors'] },
+  { name: 'auth', dependencies: ['errors'], decorators: { fastify: ['services'] } },
 );
 
 /** The caller of a route that ran `app.authenticate`. */
@@ -107,9 +69,6 @@ declare module 'fastify' {
     auth: AuthContext | null;
   }
   interface FastifyInstance {
-    accessTokens: AccessTokens;
     authenticate: (request: FastifyRequest) => Promise<void>;
-    /** The accounts module installs the lookup of `dkt_…` personal access tokens. */
-    setPersonalTokenResolver: (resolver: PersonalTokenResolver) => void;
   }
 }

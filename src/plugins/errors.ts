@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isConnectionLoss } from '../db/connection-errors.js';
 import {
   AppError,
   ERROR_CODES,
@@ -10,6 +11,9 @@ import {
 import { validationFieldErrors } from '../lib/validation.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+// A lost connection is usually back within a second: the pool reconnects on the next query.
+const DATABASE_RETRY_AFTER_SECONDS = '1';
 
 export interface Problem {
   type: string;
@@ -95,6 +99,12 @@ function allFieldErrors(request: FastifyRequest, error: FastifyError): FieldErro
 
 function toAppError(request: FastifyRequest, error: FastifyError): AppError {
   if (error instanceof AppError) return error;
+  if (isConnectionLoss(error)) {
+    return new AppError('database_unavailable', 'The database is unavailable; retry shortly.', {
+      cause: error,
+      headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS },
+    });
+  }
   if (error.validation) {
     const errors = allFieldErrors(request, error);
     return new AppError('validation_failed', 'The request has invalid fields; see errors.', {

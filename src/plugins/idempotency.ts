@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isConnectionLoss } from '../db/connection-errors.js';
 import { idempotencyKeys } from '../db/schema/index.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { AppError } from '../lib/errors.js';
@@ -11,6 +13,9 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const RETENTION_MS = 24 * 60 * 60 * 1000;
 // A first request that has not finished by then is taken to have died with its process.
 const ABANDONED_AFTER_MS = 60 * 1000;
+// When the database is lost as a request ends, its outcome is stored (or its key released)
+// again after these pauses, well before the key would be taken as abandoned.
+const SETTLE_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000, 16_000];
 
 interface Claim {
   userId: string;
@@ -131,6 +136,54 @@ export default fp(
       return replayOrRefuse(reply, userId, key, hash);
     });
 
+    const pendingSettles = new Set<NodeJS.Timeout>();
+    app.addHook('onClose', async () => {
+      for (const timer of pendingSettles) clearTimeout(timer);
+      pendingSettles.clear();
+    });
+
+    /**
+     * Runs `settle` now; when the database connection is lost, again in the background, so
+     * the key is neither left "in progress" nor does the answer the client already has turn
+     * into an error.
+     */
+    async function settleOrRetry(
+      request: FastifyRequest,
+      settle: () => Promise<unknown>,
+    ): Promise<void> {
+      // Once now and, like a read, once more on a fresh connection: the statement only ever
+      // sets this request's own key to its outcome, so running it twice changes nothing.
+      for (const last of [false, true]) {
+        try {
+          await settle();
+          return;
+        } catch (error) {
+          if (!isConnectionLoss(error)) throw error;
+          if (last) {
+            request.log.warn({ err: error }, 'idempotency key not settled; retrying later');
+          }
+        }
+        await nextTurn();
+      }
+      const retry = (attempt: number): void => {
+        const delay = SETTLE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) {
+          request.log.error('idempotency key not settled; it is released when abandoned');
+          return;
+        }
+        const timer = setTimeout(() => {
+          pendingSettles.delete(timer);
+          settle().catch((error: unknown) => {
+            if (isConnectionLoss(error)) retry(attempt + 1);
+            else request.log.error({ err: error }, 'idempotency key not settled');
+          });
+        }, delay);
+        timer.unref();
+        pendingSettles.add(timer);
+      };
+      retry(0);
+    }
+
     app.addHook('onSend', async (request, reply, payload) => {
       const claimed = request.idempotencyClaim;
       if (!claimed) return payload;
@@ -140,17 +193,15 @@ export default fp(
         eq(idempotencyKeys.key, claimed.key),
       );
       if (reply.statusCode >= 500) {
-        await db.delete(idempotencyKeys).where(where);
+        await settleOrRetry(request, () => db.delete(idempotencyKeys).where(where));
       } else {
         const type = reply.getHeader('content-type');
-        await db
-          .update(idempotencyKeys)
-          .set({
-            responseStatus: reply.statusCode,
-            responseBody: typeof payload === 'string' ? payload : '',
-            responseType: typeof type === 'string' ? type : null,
-          })
-          .where(where);
+        const outcome = {
+          responseStatus: reply.statusCode,
+          responseBody: typeof payload === 'string' ? payload : '',
+          responseType: typeof type === 'string' ? type : null,
+        };
+        await settleOrRetry(request, () => db.update(idempotencyKeys).set(outcome).where(where));
       }
       return payload;
     });

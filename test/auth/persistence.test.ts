@@ -32,6 +32,7 @@ async function appOn(url: string | null, dataDir: string): Promise<App> {
     dataDir,
     rateLimitMax: 1_000_000,
     authRateLimitMax: 1_000_000,
+    maxEventLoopDelayMs: 0,
   });
   const database = await openDatabase({ url, dataDir, poolSize: 2 });
   const app = await buildApp(config, { database, redis: null });

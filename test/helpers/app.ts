@@ -18,6 +18,8 @@ export interface TestAppOptions {
   redis?: boolean;
   /** Collects JSON log lines, for tests that read what was logged. */
   captureLogs?: boolean;
+  /** Reach the test database at another address, e.g. through a proxy the test controls. */
+  databaseUrl?: (url: string) => string;
   /** Register extra test-only routes before the app is ready. */
   setup?: (app: App) => void | Promise<void>;
 }
@@ -34,7 +36,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const testDb = (await postgresAvailable()) ? await createTestDatabase() : null;
   const useRedis = options.redis === true && (await redisAvailable());
   const config = testConfig({
-    databaseUrl: testDb?.url ?? null,
+    databaseUrl: testDb ? (options.databaseUrl?.(testDb.url) ?? testDb.url) : null,
     databasePoolSize: 4,
     redisUrl: useRedis ? REDIS_URL : null,
     redisKeyPrefix: uniquePrefix(),

@@ -53,6 +53,6 @@ export async function createUser(app: App, overrides: UserOverrides = {}): Promi
     userId: user.id,
     expiresAt: new Date(Date.now() + 86_400_000),
   });
-  const { token } = await app.accessTokens.sign({ userId: user.id, sessionId });
+  const { token } = await app.services.accessTokens.sign({ userId: user.id, sessionId });
   return { user, sessionId, token, headers: { authorization: `Bearer ${token}` } };
 }

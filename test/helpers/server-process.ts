@@ -53,7 +53,7 @@ export function startWorker(env: Record<string, string>): ServerProcess {
 }
 
 /** Polls readiness until it answers 200; returns how long that took. */
-export async function waitUntilReady(server: ServerProcess, timeoutMs = 20_000): Promise<number> {
+export async function waitUntilReady(server: ServerProcess, timeoutMs = 90_000): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (server.child.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);

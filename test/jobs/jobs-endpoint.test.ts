@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { UserJobsService } from '../../src/modules/jobs/jobs.service.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 
@@ -16,7 +15,7 @@ function getJob(id: string, user?: TestUser, headers: Record<string, string> = {
 describe('GET /jobs/{id}', () => {
   it('when the owner follows a job, then status, progress and outcome show as it moves', async () => {
     const owner = await createUser(t.app);
-    const service = new UserJobsService(t.app.db);
+    const service = t.app.services.userJobs;
     const job = await service.create(t.app.db, owner.user.id, 'export');
 
     const queued = await getJob(job.id, owner);
@@ -48,7 +47,7 @@ describe('GET /jobs/{id}', () => {
 
   it('when a job fails, then its error is shown and no result', async () => {
     const owner = await createUser(t.app);
-    const service = new UserJobsService(t.app.db);
+    const service = t.app.services.userJobs;
     const job = await service.create(t.app.db, owner.user.id, 'import');
     await service.update(job.id, {
       status: 'failed',
@@ -65,7 +64,7 @@ describe('GET /jobs/{id}', () => {
   it("when someone else asks for a user's job, then it is 404 job_not_found, as for an unknown id", async () => {
     const owner = await createUser(t.app);
     const stranger = await createUser(t.app);
-    const job = await new UserJobsService(t.app.db).create(t.app.db, owner.user.id, 'export');
+    const job = await t.app.services.userJobs.create(t.app.db, owner.user.id, 'export');
     const foreign = await getJob(job.id, stranger);
     expect(foreign.statusCode).toBe(404);
     expect(foreign.json()).toMatchObject({ code: 'job_not_found' });
@@ -76,7 +75,7 @@ describe('GET /jobs/{id}', () => {
 
   it('when the caller is not authenticated or the id is not a uuid, then 401 or 422', async () => {
     const owner = await createUser(t.app);
-    const job = await new UserJobsService(t.app.db).create(t.app.db, owner.user.id, 'export');
+    const job = await t.app.services.userJobs.create(t.app.db, owner.user.id, 'export');
     const anonymous = await getJob(job.id);
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers['www-authenticate']).toContain('Bearer');
@@ -85,7 +84,7 @@ describe('GET /jobs/{id}', () => {
 
   it('when progress is out of range, then the service refuses it', async () => {
     const owner = await createUser(t.app);
-    const service = new UserJobsService(t.app.db);
+    const service = t.app.services.userJobs;
     const job = await service.create(t.app.db, owner.user.id, 'export');
     await expect(service.update(job.id, { progress: 101 })).rejects.toThrow(RangeError);
   });

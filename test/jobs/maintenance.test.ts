@@ -89,7 +89,7 @@ describe('maintenance job', () => {
     const oldJob = job('succeeded', ago(8));
     await db.insert(userJobs).values([runningJob, recentJob, oldJob]);
 
-    const counts = await t.app.jobs.run(maintenanceQueue, {});
+    const counts = await t.app.services.jobs.run(maintenanceQueue, {});
 
     expect(counts).toEqual({
       sessions: 3,

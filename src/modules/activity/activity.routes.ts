@@ -5,7 +5,6 @@ import { currentAuth } from '../../plugins/auth.js';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
 import { authenticated, errorResponses } from '../../lib/route-docs.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
-import { ActivityService } from './activity.service.js';
 
 export const EventPublicSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -18,7 +17,7 @@ export const EventPublicSchema = Type.Object({
 });
 
 export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const activity = new ActivityService(app.db);
+  const { activity } = app.services;
 
   app.get(
     '/projects/:id/activity',

@@ -35,7 +35,11 @@ function toEventPublic(event: EventRow): EventPublic {
 }
 
 export class ActivityService {
-  constructor(private readonly db: Database) {}
+  private readonly db: Database;
+
+  constructor({ db }: { db: Database }) {
+    this.db = db;
+  }
 
   async list(userId: string, projectId: string, query: PageQuery): Promise<Page<EventPublic>> {
     requireRole(

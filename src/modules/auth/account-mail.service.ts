@@ -2,10 +2,11 @@ import { eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { type UserRow, users } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { enqueueMail } from '../../jobs/mail.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
+import { enqueueMail } from '../../jobs/mail.js';
 import { escapeHtml } from '../../lib/mailer.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import {
@@ -35,13 +36,26 @@ function invalidToken(): AppError {
   });
 }
 
+export interface AccountMailServiceOptions {
+  db: Database;
+  config: Config;
+  jobs: JobQueue;
+  clock: Clock;
+}
+
 /** Password recovery and email verification: single-use, hashed, expiring tokens sent by mail. */
 export class AccountMailService {
-  constructor(
-    private readonly db: Database,
-    private readonly config: Config,
-    private readonly jobs: JobQueue,
-  ) {}
+  private readonly db: Database;
+  private readonly config: Config;
+  private readonly jobs: JobQueue;
+  private readonly clock: Clock;
+
+  constructor({ db, config, jobs, clock }: AccountMailServiceOptions) {
+    this.db = db;
+    this.config = config;
+    this.jobs = jobs;
+    this.clock = clock;
+  }
 
   private link(path: string, token: string): string {
     return `${this.config.publicUrl}${path}?token=${encodeURIComponent(token)}`;
@@ -83,7 +97,7 @@ export class AccountMailService {
       purpose: 'verify_email',
       tokenHash: tokenHash(token),
       email: user.email,
-      expiresAt: new Date(Date.now() + VERIFY_TTL_MS),
+      expiresAt: new Date(this.clock.now().getTime() + VERIFY_TTL_MS),
     });
     await this.send(
       tx,
@@ -107,7 +121,7 @@ export class AccountMailService {
         purpose: 'password_reset',
         tokenHash: tokenHash(token),
         email: user.email,
-        expiresAt: new Date(Date.now() + RESET_TTL_MS),
+        expiresAt: new Date(this.clock.now().getTime() + RESET_TTL_MS),
       });
       await this.send(
         tx,
@@ -139,7 +153,10 @@ export class AccountMailService {
       const user = await findUserById(tx, claimed.userId);
       // A link to an address the user has since replaced verifies nothing.
       if (user === null || user.email !== claimed.email) throw invalidToken();
-      await tx.update(users).set({ emailVerifiedAt: new Date() }).where(eq(users.id, user.id));
+      await tx
+        .update(users)
+        .set({ emailVerifiedAt: this.clock.now() })
+        .where(eq(users.id, user.id));
     });
   }
 }

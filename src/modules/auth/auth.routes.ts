@@ -16,8 +16,6 @@ import {
   TokenRequestSchema,
   TokenResponseSchema,
 } from './auth.schemas.js';
-import { AuthService } from './auth.service.js';
-import { AccountMailService } from './account-mail.service.js';
 
 const MAX_FIELD = 4096;
 
@@ -36,9 +34,7 @@ function oauthError(reply: FastifyReply, error: string, description: string): Fa
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const auth = new AuthService(app.db, app.config, app.accessTokens);
-  const accountMail = new AccountMailService(app.db, app.config, app.jobs);
-  app.setPersonalTokenResolver((token) => auth.resolvePersonalToken(token));
+  const { auth, accountMail } = app.services;
   app.addHook('onReady', () => auth.ensureFirstSuperuser());
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 

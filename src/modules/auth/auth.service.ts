@@ -1,14 +1,14 @@
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import type { UserRow } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
-import { type AuthContext, PERSONAL_TOKEN_PREFIX, type Scope } from '../../plugins/auth.js';
 import type { AccessTokens } from './access-tokens.js';
+import { PERSONAL_TOKEN_PREFIX } from './authenticator.js';
 import {
   clearLoginFailures,
-  findPersonalToken,
   findRefreshTokenForUpdate,
   findUserByEmail,
   insertRefreshToken,
@@ -18,7 +18,6 @@ import {
   recordLoginFailure,
   revokePersonalTokenByHash,
   revokeSession,
-  touchPersonalToken,
   touchSession,
 } from './auth.repository.js';
 import {
@@ -52,15 +51,25 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-// last_used_at is written at most this often, so a busy token does not write on every request.
-const TOUCH_INTERVAL_MS = 60_000;
+export interface AuthServiceOptions {
+  db: Database;
+  config: Config;
+  accessTokens: AccessTokens;
+  clock: Clock;
+}
 
 export class AuthService {
-  constructor(
-    private readonly db: Database,
-    private readonly config: Config,
-    private readonly accessTokens: AccessTokens,
-  ) {}
+  private readonly db: Database;
+  private readonly config: Config;
+  private readonly accessTokens: AccessTokens;
+  private readonly clock: Clock;
+
+  constructor({ db, config, accessTokens, clock }: AuthServiceOptions) {
+    this.db = db;
+    this.config = config;
+    this.accessTokens = accessTokens;
+    this.clock = clock;
+  }
 
   async register(input: RegisterInput, superuser = false): Promise<UserRow> {
     assertAcceptablePassword(input.password);
@@ -88,7 +97,8 @@ export class AuthService {
       return null;
     }
     const valid = await verifyPassword(user.passwordHash, password);
-    const locked = user.lockedUntil !== null && user.lockedUntil.getTime() > Date.now();
+    const locked =
+      user.lockedUntil !== null && user.lockedUntil.getTime() > this.clock.now().getTime();
     if (!valid) {
       await recordLoginFailure(this.db, user.id);
       return null;
@@ -109,7 +119,7 @@ export class AuthService {
         userId,
         userAgent: client.userAgent?.slice(0, 500) ?? null,
         ipAddress: client.ipAddress,
-        expiresAt: new Date(Date.now() + this.config.refreshTokenTtlSeconds * 1000),
+        expiresAt: new Date(this.clock.now().getTime() + this.config.refreshTokenTtlSeconds * 1000),
       });
       await insertRefreshToken(tx, { id: newId(), sessionId, tokenHash: tokenHash(refreshToken) });
     });
@@ -141,10 +151,11 @@ export class AuthService {
         await revokeSession(tx, session.id, 'refresh_token_reuse');
         return null;
       }
-      const idleSince = Date.now() - session.lastUsedAt.getTime();
+      const now = this.clock.now().getTime();
+      const idleSince = now - session.lastUsedAt.getTime();
       if (
         session.revokedAt !== null ||
-        session.expiresAt.getTime() <= Date.now() ||
+        session.expiresAt.getTime() <= now ||
         idleSince > this.config.refreshIdleTimeoutSeconds * 1000 ||
         !user.isActive
       ) {
@@ -173,24 +184,6 @@ export class AuthService {
       const found = await findRefreshTokenForUpdate(tx, tokenHash(token));
       if (found !== null) await revokeSession(tx, found.session.id, 'revoked');
     });
-  }
-
-  async resolvePersonalToken(token: string): Promise<AuthContext | null> {
-    const found = await findPersonalToken(this.db, tokenHash(token));
-    if (found === null || !found.isActive) return null;
-    const { token: row } = found;
-    if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt.getTime() <= Date.now()))
-      return null;
-    if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
-      await touchPersonalToken(this.db, row.id);
-    }
-    return {
-      userId: row.userId,
-      isSuperuser: found.isSuperuser,
-      sessionId: null,
-      tokenId: row.id,
-      scopes: new Set(row.scopes as Scope[]),
-    };
   }
 
   /** Creates the configured first superuser when there is no superuser yet. */

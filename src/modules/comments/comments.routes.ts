@@ -16,10 +16,10 @@ import {
   CommentPageSchema,
   CommentPublicSchema,
 } from './comments.schemas.js';
-import { CommentsService, toCommentPublic } from './comments.service.js';
+import { toCommentPublic } from './comments.service.js';
 
 export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const comments = new CommentsService(app.db);
+  const { comments } = app.services;
   const tags = ['comments'];
 
   app.get(

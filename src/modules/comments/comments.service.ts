@@ -29,7 +29,11 @@ export function toCommentPublic(comment: CommentRow): CommentPublic {
 }
 
 export class CommentsService {
-  constructor(private readonly db: Database) {}
+  private readonly db: Database;
+
+  constructor({ db }: { db: Database }) {
+    this.db = db;
+  }
 
   async list(
     userId: string,

@@ -5,10 +5,10 @@ import { authenticated, errorResponses, IfNoneMatchHeaderSchema } from '../../li
 import { currentAuth } from '../../plugins/auth.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
 import { JobPublicSchema } from './jobs.schemas.js';
-import { toJobPublic, UserJobsService } from './jobs.service.js';
+import { toJobPublic } from './jobs.service.js';
 
 export const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const jobs = new UserJobsService(app.db);
+  const { userJobs } = app.services;
 
   app.get(
     '/jobs/:id',
@@ -30,7 +30,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const job = await jobs.get(currentAuth(request).userId, request.params.id);
+      const job = await userJobs.get(currentAuth(request).userId, request.params.id);
       reply.header('etag', etagOf(job.version));
       if (isNotModified(request.headers['if-none-match'], job.version)) {
         return reply.code(304).send(null);

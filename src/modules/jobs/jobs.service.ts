@@ -1,5 +1,6 @@
 import type { Database, Executor } from '../../db/client.js';
 import type { JobStatus, UserJobRow } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { JobPublic } from './jobs.schemas.js';
@@ -32,7 +33,13 @@ export function toJobPublic(job: UserJobRow): JobPublic {
  * progress and the outcome here.
  */
 export class UserJobsService {
-  constructor(private readonly db: Database) {}
+  private readonly db: Database;
+  private readonly clock: Clock;
+
+  constructor({ db, clock }: { db: Database; clock: Clock }) {
+    this.db = db;
+    this.clock = clock;
+  }
 
   /** A new `queued` job of `userId`; pass the transaction that queues the work. */
   async create(tx: Executor, userId: string, kind: string): Promise<UserJobRow> {
@@ -48,7 +55,7 @@ export class UserJobsService {
     const row = await updateUserJob(tx, id, {
       ...update,
       ...(update.status === 'succeeded' ? { progress: 100 } : {}),
-      ...(finished ? { finishedAt: new Date() } : {}),
+      ...(finished ? { finishedAt: this.clock.now() } : {}),
     });
     if (row === null) throw new AppError('job_not_found');
     return row;

@@ -15,11 +15,11 @@ import {
   MemberPublicSchema,
   MemberUpdateSchema,
 } from './members.schemas.js';
-import { MembersService, toMemberPublic } from './members.service.js';
+import { toMemberPublic } from './members.service.js';
 import { IdParamsSchema } from './projects.schemas.js';
 
 export const membersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const members = new MembersService(app.db);
+  const { members } = app.services;
   const tags = ['members'];
 
   app.get(

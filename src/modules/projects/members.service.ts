@@ -41,7 +41,11 @@ function assertMayManage(actorRole: Role, targetRole: Role, newRole?: Role): voi
 }
 
 export class MembersService {
-  constructor(private readonly db: Database) {}
+  private readonly db: Database;
+
+  constructor({ db }: { db: Database }) {
+    this.db = db;
+  }
 
   private async role(db: Executor, projectId: string, userId: string): Promise<Role> {
     return requireRole(

@@ -18,10 +18,10 @@ import {
   ProjectPublicSchema,
   ProjectUpdateSchema,
 } from './projects.schemas.js';
-import { ProjectsService, toProjectPublic } from './projects.service.js';
+import { toProjectPublic } from './projects.service.js';
 
 export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const projects = new ProjectsService(app.db);
+  const { projects } = app.services;
   const tags = ['projects'];
 
   app.get(

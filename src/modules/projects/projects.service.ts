@@ -38,7 +38,11 @@ export function toProjectPublic(project: ProjectWithRole): ProjectPublic {
 }
 
 export class ProjectsService {
-  constructor(private readonly db: Database) {}
+  private readonly db: Database;
+
+  constructor({ db }: { db: Database }) {
+    this.db = db;
+  }
 
   async create(userId: string, input: ProjectCreate): Promise<ProjectWithRole> {
     return this.db.transaction(async (tx) => {

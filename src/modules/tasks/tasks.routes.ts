@@ -19,7 +19,7 @@ import {
   TaskPublicSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
-import { TasksService, toTaskPublic } from './tasks.service.js';
+import { toTaskPublic } from './tasks.service.js';
 
 const LIST_DESCRIPTION =
   'Filters combine: `status` and `priority` repeated mean any of them, `label` repeated means all of ' +
@@ -27,7 +27,7 @@ const LIST_DESCRIPTION =
   'with the same filters and sort; a page costs the same however deep it is.';
 
 export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const tasks = new TasksService(app.db);
+  const { tasks } = app.services;
   const tags = ['tasks'];
 
   app.post(

@@ -1,4 +1,5 @@
 import type { Database, Executor } from '../../db/client.js';
+import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
@@ -70,7 +71,12 @@ function sortValueOf(value: unknown): string | number | null {
 export class TasksService {
   private readonly findForUser: ReturnType<typeof prepareFindTaskForUser>;
 
-  constructor(private readonly db: Database) {
+  private readonly db: Database;
+  private readonly clock: Clock;
+
+  constructor({ db, clock }: { db: Database; clock: Clock }) {
+    this.db = db;
+    this.clock = clock;
     this.findForUser = prepareFindTaskForUser(db);
   }
 
@@ -110,6 +116,7 @@ export class TasksService {
       if (input.parent_id != null) await this.checkParent(tx, userId, input.parent_id, projectId);
       if (input.assignee_id != null) await this.checkAssignee(tx, input.assignee_id, projectId);
       const status = input.status ?? 'todo';
+      const now = this.clock.now();
       const task = await insertTask(tx, {
         id: newId(),
         projectId,
@@ -122,8 +129,8 @@ export class TasksService {
         assigneeId: input.assignee_id ?? null,
         dueAt: date(input.due_at) ?? null,
         remindAt: date(input.remind_at) ?? null,
-        completedAt: status === 'done' ? new Date() : null,
-        position: input.position ?? Date.now(),
+        completedAt: status === 'done' ? now : null,
+        position: input.position ?? now.getTime(),
         createdBy: userId,
       });
       await insertEvent(tx, {
@@ -197,7 +204,7 @@ export class TasksService {
       if (moving) changes.projectId = projectId;
       if (input.status !== undefined && input.status !== current.status) {
         changes.status = input.status;
-        if (input.status === 'done') changes.completedAt = new Date();
+        if (input.status === 'done') changes.completedAt = this.clock.now();
         else if (current.status === 'done') changes.completedAt = null;
       }
 

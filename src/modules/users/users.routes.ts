@@ -9,7 +9,6 @@ import {
   requireSuperuser,
   SuperuserProblemSchema,
 } from '../../plugins/guards.js';
-import { AccountMailService } from '../auth/account-mail.service.js';
 import { trimEmail } from '../auth/auth.routes.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
 import {
@@ -24,10 +23,10 @@ import {
   UserPublicSchema,
   UserUpdateMeSchema,
 } from './users.schemas.js';
-import { toUserPublic, UsersService } from './users.service.js';
+import { toUserPublic } from './users.service.js';
 
 export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const users = new UsersService(app.db, new AccountMailService(app.db, app.config, app.jobs));
+  const { users } = app.services;
   const tags = ['users'];
   const base = { onRequest: [app.authenticate] };
   const login = { onRequest: [app.authenticate, requireLogin] };

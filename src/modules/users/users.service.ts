@@ -1,14 +1,16 @@
 import type { Database } from '../../db/client.js';
 import type { PersonalAccessTokenRow, SessionRow, UserRow } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { cursorUuid, decodeCursor, encodeCursor, type Page, toPage } from '../../lib/pagination.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
-import { type AuthContext, PERSONAL_TOKEN_PREFIX } from '../../plugins/auth.js';
+import type { AuthContext } from '../../plugins/auth.js';
 import { insertEvent } from '../activity/events.repository.js';
 import { findUserById, revokeUserSessions } from '../auth/auth.repository.js';
 import type { AccountMailService } from '../auth/account-mail.service.js';
 import { normaliseEmail } from '../auth/auth.service.js';
+import { PERSONAL_TOKEN_PREFIX } from '../auth/authenticator.js';
 import { assertAcceptablePassword, hashPassword, verifyPassword } from '../auth/passwords.js';
 import {
   countSoleOwnedSharedProjects,
@@ -69,11 +71,22 @@ export function toTokenPublic(token: PersonalAccessTokenRow): TokenPublic {
   };
 }
 
+export interface UsersServiceOptions {
+  db: Database;
+  accountMail: AccountMailService;
+  clock: Clock;
+}
+
 export class UsersService {
-  constructor(
-    private readonly db: Database,
-    private readonly accountMail: AccountMailService,
-  ) {}
+  private readonly db: Database;
+  private readonly accountMail: AccountMailService;
+  private readonly clock: Clock;
+
+  constructor({ db, accountMail, clock }: UsersServiceOptions) {
+    this.db = db;
+    this.accountMail = accountMail;
+    this.clock = clock;
+  }
 
   async me(auth: AuthContext): Promise<UserRow> {
     const user = await findUserById(this.db, auth.userId);
@@ -163,7 +176,7 @@ export class UsersService {
     auth: AuthContext,
     input: TokenCreate,
   ): Promise<TokenPublic & { token: string }> {
-    if (input.expires_at != null && Date.parse(input.expires_at) <= Date.now()) {
+    if (input.expires_at != null && Date.parse(input.expires_at) <= this.clock.now().getTime()) {
       throw new AppError('validation_failed', 'expires_at must be in the future.', {
         errors: [
           {

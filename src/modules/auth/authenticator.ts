@@ -1,0 +1,85 @@
+import type { Database } from '../../db/client.js';
+import type { Clock } from '../../lib/clock.js';
+import { tokenHash } from '../../lib/secrets.js';
+import type { AuthContext, Scope } from '../../plugins/auth.js';
+import type { AccessTokens } from './access-tokens.js';
+import {
+  findPersonalToken,
+  prepareFindSessionPrincipal,
+  touchPersonalToken,
+} from './auth.repository.js';
+
+export const PERSONAL_TOKEN_PREFIX = 'dkt_';
+
+const ALL_SCOPES: ReadonlySet<Scope> = new Set(['read', 'write']);
+// last_used_at is written at most this often, so a busy token does not write on every request.
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface AuthenticatorOptions {
+  db: Database;
+  accessTokens: AccessTokens;
+  clock: Clock;
+}
+
+/** Turns a bearer token (access JWT or `dkt_…` personal access token) into who is calling. */
+export class Authenticator {
+  private readonly db: Database;
+  private readonly accessTokens: AccessTokens;
+  private readonly clock: Clock;
+  private readonly findSessionPrincipal: ReturnType<typeof prepareFindSessionPrincipal>;
+
+  constructor({ db, accessTokens, clock }: AuthenticatorOptions) {
+    this.db = db;
+    this.accessTokens = accessTokens;
+    this.clock = clock;
+    this.findSessionPrincipal = prepareFindSessionPrincipal(db);
+  }
+
+  /** `null` for any token that is unknown, expired, revoked or whose user is inactive. */
+  async resolve(token: string): Promise<AuthContext | null> {
+    return token.startsWith(PERSONAL_TOKEN_PREFIX)
+      ? this.resolvePersonalToken(token)
+      : this.resolveAccessToken(token);
+  }
+
+  private async resolveAccessToken(token: string): Promise<AuthContext | null> {
+    const claims = await this.accessTokens.verify(token);
+    if (claims === null) return null;
+    const [principal] = await this.findSessionPrincipal.execute({ sessionId: claims.sessionId });
+    if (
+      principal === undefined ||
+      principal.userId !== claims.userId ||
+      !principal.isActive ||
+      principal.revokedAt !== null ||
+      principal.expiresAt.getTime() <= this.clock.now().getTime()
+    ) {
+      return null;
+    }
+    return {
+      userId: principal.userId,
+      isSuperuser: principal.isSuperuser,
+      sessionId: claims.sessionId,
+      tokenId: null,
+      scopes: ALL_SCOPES,
+    };
+  }
+
+  private async resolvePersonalToken(token: string): Promise<AuthContext | null> {
+    const found = await findPersonalToken(this.db, tokenHash(token));
+    if (found === null || !found.isActive) return null;
+    const { token: row } = found;
+    const now = this.clock.now().getTime();
+    if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt.getTime() <= now))
+      return null;
+    if (row.lastUsedAt === null || now - row.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
+      await touchPersonalToken(this.db, row.id);
+    }
+    return {
+      userId: row.userId,
+      isSuperuser: found.isSuperuser,
+      sessionId: null,
+      tokenId: row.id,
+      scopes: new Set(row.scopes as Scope[]),
+    };
+  }
+}

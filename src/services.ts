@@ -1,0 +1,92 @@
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import type { JobQueue } from './jobs/job-queue.js';
+import { mailHandler, mailQueue } from './jobs/mail.js';
+import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
+import type { Mailer } from './lib/mailer.js';
+import { ActivityService } from './modules/activity/activity.service.js';
+import { AccessTokens } from './modules/auth/access-tokens.js';
+import { AccountMailService } from './modules/auth/account-mail.service.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { Authenticator } from './modules/auth/authenticator.js';
+import { CommentsService } from './modules/comments/comments.service.js';
+import { UserJobsService } from './modules/jobs/jobs.service.js';
+import { MembersService } from './modules/projects/members.service.js';
+import { ProjectsService } from './modules/projects/projects.service.js';
+import { TasksService } from './modules/tasks/tasks.service.js';
+import { UsersService } from './modules/users/users.service.js';
+
+/**
+ * What services are built from. A service takes the subset it needs (its constructor options);
+ * a new piece of infrastructure is added here and in `createServices`, and only the services
+ * that use it name it in their options.
+ */
+export interface ServiceDeps {
+  db: Database;
+  config: Config;
+  mailer: Mailer;
+  clock: Clock;
+  /** The durable job queue; not started yet: `createServices` registers the handlers first. */
+  jobs: JobQueue;
+}
+
+export type ServiceDepsInput = Omit<ServiceDeps, 'clock'> & { clock?: Clock };
+
+export interface Services {
+  clock: Clock;
+  /** Queue work with `jobs.send(tx, queue, payload)` in the transaction that causes it. */
+  jobs: JobQueue;
+  /** The jobs users follow (`GET /jobs/{id}`): create one with the work, report progress. */
+  userJobs: UserJobsService;
+  accessTokens: AccessTokens;
+  authenticator: Authenticator;
+  auth: AuthService;
+  accountMail: AccountMailService;
+  users: UsersService;
+  projects: ProjectsService;
+  members: MembersService;
+  tasks: TasksService;
+  comments: CommentsService;
+  activity: ActivityService;
+}
+
+/** The composition root: every service is built here, once, and handed its dependencies. */
+export function createServices({ clock = systemClock, ...rest }: ServiceDepsInput): Services {
+  const deps: ServiceDeps = { ...rest, clock };
+  const { config } = deps;
+  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
+  const accountMail = new AccountMailService(deps);
+  registerJobHandlers(deps);
+  return {
+    clock,
+    jobs: deps.jobs,
+    userJobs: new UserJobsService(deps),
+    accessTokens,
+    authenticator: new Authenticator({ ...deps, accessTokens }),
+    auth: new AuthService({ ...deps, accessTokens }),
+    accountMail,
+    users: new UsersService({ ...deps, accountMail }),
+    projects: new ProjectsService(deps),
+    members: new MembersService(deps),
+    tasks: new TasksService(deps),
+    comments: new CommentsService(deps),
+    activity: new ActivityService(deps),
+  };
+}
+
+/**
+ * Every queue and the handler that runs its jobs. Registered wherever services are built, so
+ * the server (with `WORKERS=true`) and `npm run worker` run the same handlers.
+ */
+function registerJobHandlers({ jobs, mailer, db, config, clock }: ServiceDeps): void {
+  jobs.register(mailQueue, mailHandler(mailer));
+  jobs.register(maintenanceQueue, maintenanceHandler({ db, config, clock }));
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every service, built once by `createServices`; routes take the one they need. */
+    services: Services;
+  }
+}
