@@ -135,7 +135,7 @@ export class JobQueue {
     if (this.#started) throw new Error('register queues before the job queue starts');
     if (this.#queues.has(queue.name)) throw new Error(`queue "${queue.name}" is registered twice`);
     this.#queues.set(queue.name, queue);
-    this.#handlers.set(queue.name, { queue, handler: handler as JobHandler<QueueDefinition> });
+    this.#handlers.set(queue.name, { queue, handler });
   }
 
   /** The resolved options of a registered queue. */
