@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis-server.js';
@@ -182,5 +185,48 @@ describe.skipIf(!onPostgres)('mail across processes', () => {
       }),
     ).toBe(204);
     expect(await stop(worker, 'SIGTERM'), worker.output()).toBe(0);
+  }, 180_000);
+});
+
+describe('mail across a crash on the embedded database', () => {
+  it('when `npm start` on PGlite is killed (-9) while SMTP is down, then the recovery mail arrives after a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'docket-crash-'));
+    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const smtpPort = await freePort();
+    const environment = {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      MAIL_RETRY_DELAY_SECONDS: '1',
+      JOB_POLL_INTERVAL_MS: '500',
+      AUTH_RATE_LIMIT_MAX: '1000',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+    };
+    const first = await server(environment);
+    await registerAndRecover(first, 'embedded@example.com');
+    // Two mails (verification and recovery) have each failed once: the server's own figures say so.
+    await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${first.port}/metrics`);
+        const match = /docket_job_failures_total\{queue="mail"\} (\d+)/.exec(await response.text());
+        return Number(match?.[1] ?? 0) >= 2;
+      },
+      'failed attempts',
+      30_000,
+    );
+
+    await stop(first, 'SIGKILL');
+    const smtp = await smtpOn(smtpPort);
+    const second = await server(environment);
+    await smtp.waitFor('embedded@example.com', 2, 60_000);
+    const mails = resetMails(smtp, 'embedded@example.com');
+    expect(mails).toHaveLength(1);
+    expect(
+      await post(second, '/auth/password-reset', {
+        token: tokenFromMail(mails[0]!),
+        new_password: 'another sturdy passphrase 9',
+      }),
+    ).toBe(204);
   }, 180_000);
 });
