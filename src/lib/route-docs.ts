@@ -55,4 +55,7 @@ export const errorResponses = {
   403: ProblemSchema,
   404: ProblemSchema,
   422: ProblemSchema,
+  // `database_unavailable` (with Retry-After) when the database connection is lost, or
+  // `service_unavailable` when the instance sheds load.
+  503: ProblemSchema,
 };

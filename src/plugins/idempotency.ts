@@ -137,7 +137,9 @@ export default fp(
     });
 
     const pendingSettles = new Set<NodeJS.Timeout>();
+    let closing = false;
     app.addHook('onClose', async () => {
+      closing = true;
       for (const timer of pendingSettles) clearTimeout(timer);
       pendingSettles.clear();
     });
@@ -159,13 +161,12 @@ export default fp(
           return;
         } catch (error) {
           if (!isConnectionLoss(error)) throw error;
-          if (last) {
-            request.log.warn({ err: error }, 'idempotency key not settled; retrying later');
-          }
+          if (last) request.log.warn({ err: error }, 'idempotency key not settled; retrying later');
         }
-        await nextTurn();
+        if (!last) await nextTurn();
       }
       const retry = (attempt: number): void => {
+        if (closing) return;
         const delay = SETTLE_RETRY_DELAYS_MS[attempt];
         if (delay === undefined) {
           request.log.error('idempotency key not settled; it is released when abandoned');

@@ -129,6 +129,18 @@ describe.skipIf(!onPostgres)('when the database connections are lost', () => {
     return (rows as { n: number }[])[0]?.n ?? -1;
   }
 
+  it('when the contract is read, then the routes that use the database document the 503', async () => {
+    const document = (await test.app.inject({ url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>();
+    const operations = [
+      document.paths['/api/v1/projects/{id}/tasks']?.post,
+      document.paths['/api/v1/projects/{id}/tasks']?.get,
+      document.paths['/api/v1/tasks/{id}']?.patch,
+    ];
+    for (const operation of operations) expect(operation?.responses).toHaveProperty('503');
+  });
+
   it('when a read loses its connection mid-query, then it is retried on a fresh one and answers 200', async () => {
     const answer = test.app.inject({ url: '/test/slow-read' });
     expect(await terminate.whileSleeping()).toBeGreaterThan(0);
