@@ -197,11 +197,12 @@ export class JobQueue {
         async (jobs) =>
           Promise.all(
             jobs.map((job) =>
-              this.#attempt(queue, job.data, {
-                id: job.id,
-                attempt: job.retryCount,
-                signal: job.signal,
-              }),
+              this.#attempt(
+                queue,
+                job.data,
+                { id: job.id, attempt: job.retryCount, signal: job.signal },
+                job.retryCount >= job.retryLimit,
+              ),
             ),
           ),
       );
@@ -212,6 +213,7 @@ export class JobQueue {
     queue: QueueDefinition,
     payload: unknown,
     context: JobContext,
+    lastAttempt: boolean,
   ): Promise<JobResult> {
     const stop = this.#duration.startTimer({ queue: queue.name });
     try {
@@ -227,12 +229,17 @@ export class JobQueue {
     } catch (error) {
       stop();
       this.#failures.inc({ queue: queue.name });
-      this.#log.warn(
-        { err: error, queue: queue.name, job_id: context.id, attempt: context.attempt },
-        'job failed',
-      );
       // A payload the queue cannot read will never succeed: fail it for good at once.
-      const status = error instanceof InvalidPayloadError ? 'deadletter' : 'failed';
+      const invalid = error instanceof InvalidPayloadError;
+      const details = {
+        err: error,
+        queue: queue.name,
+        job_id: context.id,
+        attempt: context.attempt,
+      };
+      if (lastAttempt || invalid) this.#log.error(details, 'job failed for good; no retry left');
+      else this.#log.warn(details, 'job failed; it will be retried');
+      const status = invalid ? 'deadletter' : 'failed';
       return { id: context.id, status, output: errorOutput(error) };
     }
   }
