@@ -82,7 +82,10 @@ export class JobQueue {
       // How often running jobs are checked for a lapsed heartbeat or expiry (a killed process).
       superviseIntervalSeconds: SUPERVISE_SECONDS,
       monitorIntervalSeconds: SUPERVISE_SECONDS,
-      useListenNotify: true,
+      // Workers poll (JOB_POLL_INTERVAL_MS). LISTEN/NOTIFY would wake them sooner, but it puts a
+      // NOTIFY (which serialises commits) in every transaction that sends a job and holds one
+      // more connection per process.
+      useListenNotify: false,
       openTelemetry: { enabled: false },
     };
     this.#boss =
@@ -165,7 +168,7 @@ export class JobQueue {
       expireInSeconds: options.expireInSeconds ?? this.#config.jobTimeoutSeconds,
       deleteAfterSeconds: options.keepFinishedSeconds ?? WEEK,
       heartbeatSeconds: HEARTBEAT_SECONDS,
-      notify: true,
+      notify: false,
     };
     const existing = await this.#boss.getQueue(queue.name);
     if (existing === null) await this.#boss.createQueue(queue.name, settings);
@@ -188,7 +191,6 @@ export class JobQueue {
           batchSize: options.batchSize ?? 1,
           localConcurrency: options.concurrency ?? 1,
           pollingIntervalSeconds,
-          notifyPollingIntervalSeconds: pollingIntervalSeconds,
           // A full batch means more is waiting: fetch again at once instead of after a poll.
           burstWhenBatchFull: (options.batchSize ?? 1) > 1,
           perJobResults: true,
