@@ -15,12 +15,14 @@ import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
 import { rejectNulCharacters } from './lib/validation.js';
+import { JobQueue } from './jobs/job-queue.js';
 import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
@@ -80,7 +82,7 @@ const REDACT = [
   '*.secret',
 ];
 
-function loggerOptions(
+export function loggerOptions(
   config: Config,
   stream?: NodeJS.WritableStream,
 ): FastifyServerOptions['logger'] {
@@ -175,11 +177,9 @@ async function assembleApp(
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
   const events = createEventRelay(app, database, redis);
-  app.decorate('services', createServices({ db: database.db, config, mailer, events }));
-  app.addHook('onClose', async () => {
-    await mailer.flush();
-    mailer.close();
-  });
+  const jobs = new JobQueue({ database, config, log: app.log });
+  app.decorate('services', createServices({ db: database.db, config, mailer, events, jobs }));
+  app.addHook('onClose', async () => mailer.close());
   app.decorate('lifecycle', { draining: false });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -200,6 +200,11 @@ async function assembleApp(
   await app.register(docsPlugin);
   await app.register(metricsPlugin);
   await app.register(eventsPlugin);
+  jobs.exposeMetrics(app.metrics);
+  // Registered after the database, so it runs before the database closes: running jobs
+  // finish (within JOB_SHUTDOWN_TIMEOUT_MS) while they can still write.
+  app.addHook('onClose', async () => jobs.stop());
+  await jobs.start();
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.
@@ -215,6 +220,7 @@ async function assembleApp(
     tasksRoutes,
     commentsRoutes,
     activityRoutes,
+    jobsRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { pino } from 'pino';
+import { JobQueue } from './jobs/job-queue.js';
 import { AppError } from './lib/errors.js';
 import { Mailer } from './lib/mailer.js';
 import { createServices } from './services.js';
@@ -68,6 +69,14 @@ async function withDatabase<T>(
 async function migrate(config: Config): Promise<void> {
   await withDatabase(config, async (database) => {
     await database.migrate();
+    // Starting the queue without workers installs or upgrades pg-boss's schema.
+    const jobs = new JobQueue({
+      database,
+      config: { ...config, workers: false },
+      log: pino({ level: config.logLevel }),
+    });
+    await jobs.start();
+    await jobs.stop();
     process.stdout.write(`migrations applied (${database.kind})\n`);
   });
 }
@@ -78,8 +87,11 @@ async function createSuperuser(config: Config, values: Values): Promise<void> {
   const { email, password } = values;
   await withDatabase(config, async (database) => {
     await database.migrate();
-    const mailer = new Mailer(config.smtpUrl, config.mailFrom, pino({ level: config.logLevel }));
-    const { auth } = createServices({ db: database.db, config, mailer });
+    const log = pino({ level: config.logLevel });
+    const mailer = new Mailer(config.smtpUrl, config.mailFrom, log);
+    // Never started: creating a superuser queues no work.
+    const jobs = new JobQueue({ database, config: { ...config, workers: false }, log });
+    const { auth } = createServices({ db: database.db, config, mailer, jobs });
     const user = await auth.register({ email, password, full_name: values.name ?? null }, true);
     process.stdout.write(`superuser ${user.email} created (${user.id})\n`);
   });

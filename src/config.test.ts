@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxy: false,
       publicUrl: 'http://localhost:8000',
+      workers: true,
+      eventsRetentionDays: 90,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -61,6 +63,12 @@ describe('loadConfig', () => {
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
     [{ METRICS_TOKEN: `${SECRET} with spaces` }, 'METRICS_TOKEN'],
+    [{ EVENTS_RETENTION_DAYS: '6' }, 'EVENTS_RETENTION_DAYS'],
+    [{ WORKERS: 'maybe' }, 'WORKERS'],
+    [{ WORKERS: 'false' }, 'WORKERS'],
+    [{ JOB_POLL_INTERVAL_MS: '100' }, 'JOB_POLL_INTERVAL_MS'],
+    [{ MAIL_RETRY_DELAY_SECONDS: '0' }, 'MAIL_RETRY_DELAY_SECONDS'],
+    [{ JOB_SHUTDOWN_TIMEOUT_MS: '10000' }, 'JOB_SHUTDOWN_TIMEOUT_MS'],
   ])('when %o, then it refuses naming %s', (env, variable) => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
@@ -79,6 +87,13 @@ describe('loadConfig', () => {
       PUBLIC_URL: 'https://tasks.example.com/',
       RATE_LIMIT_MAX: '100',
       METRICS_TOKEN: SECRET,
+      WORKERS: 'false',
+      JOB_POLL_INTERVAL_MS: '1000',
+      JOB_TIMEOUT_SECONDS: '60',
+      JOB_SHUTDOWN_TIMEOUT_MS: '3000',
+      MAIL_RETRY_LIMIT: '3',
+      MAIL_RETRY_DELAY_SECONDS: '5',
+      EVENTS_RETENTION_DAYS: '7',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -91,6 +106,13 @@ describe('loadConfig', () => {
       rateLimitMax: 100,
       logLevel: 'info',
       metricsToken: SECRET,
+      workers: false,
+      jobPollIntervalMs: 1000,
+      jobTimeoutSeconds: 60,
+      jobShutdownTimeoutMs: 3000,
+      mailRetryLimit: 3,
+      mailRetryDelaySeconds: 5,
+      eventsRetentionDays: 7,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);

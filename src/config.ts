@@ -42,6 +42,20 @@ export interface Config {
   readonly maxEventLoopDelayMs: number;
   /** Bearer token `/metrics` asks for; `null` leaves it open (firewall it then). */
   readonly metricsToken: string | null;
+  /** Whether this process runs background jobs; `false` serves HTTP only (see `npm run worker`). */
+  readonly workers: boolean;
+  /** How often an idle worker looks for jobs, in ms. */
+  readonly jobPollIntervalMs: number;
+  /** A running job not finished after this long counts as crashed and is retried, in seconds. */
+  readonly jobTimeoutSeconds: number;
+  /** On shutdown, how long running jobs get to finish before the rest is left for a restart, in ms. */
+  readonly jobShutdownTimeoutMs: number;
+  /** Attempts after the first for a mail that could not be sent. */
+  readonly mailRetryLimit: number;
+  /** First delay before a mail is retried, in seconds; it doubles with each attempt. */
+  readonly mailRetryDelaySeconds: number;
+  /** Events older than this many days are purged. */
+  readonly eventsRetentionDays: number;
 }
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -263,7 +277,23 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownDrainDelayMs: integer(env, 'SHUTDOWN_DRAIN_DELAY_MS', 1_000, 0, 60_000),
     maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
     metricsToken: metricsToken(env),
+    workers: boolean(env, 'WORKERS', true),
+    jobPollIntervalMs: integer(env, 'JOB_POLL_INTERVAL_MS', 2_000, 500, 600_000),
+    jobTimeoutSeconds: integer(env, 'JOB_TIMEOUT_SECONDS', 900, 1, 86_400),
+    jobShutdownTimeoutMs: integer(env, 'JOB_SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
+    mailRetryLimit: integer(env, 'MAIL_RETRY_LIMIT', 10, 0, 100),
+    mailRetryDelaySeconds: integer(env, 'MAIL_RETRY_DELAY_SECONDS', 30, 1, 86_400),
+    eventsRetentionDays: integer(env, 'EVENTS_RETENTION_DAYS', 90, 7, 36_500),
   };
+  if (!config.workers && config.databaseUrl === null) {
+    throw new ConfigError(
+      'WORKERS',
+      'false needs DATABASE_URL: the embedded database belongs to one process, which must run the jobs too',
+    );
+  }
+  if (config.jobShutdownTimeoutMs >= config.shutdownTimeoutMs) {
+    throw new ConfigError('JOB_SHUTDOWN_TIMEOUT_MS', 'must be less than SHUTDOWN_TIMEOUT_MS');
+  }
   return Object.freeze(config);
 }
 

@@ -1,6 +1,9 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import type { JobQueue } from './jobs/job-queue.js';
+import { mailHandler, mailQueue } from './jobs/mail.js';
+import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
 import type { Mailer } from './lib/mailer.js';
 import { ActivityService } from './modules/activity/activity.service.js';
 import { EventRelay } from './modules/activity/event-relay.js';
@@ -9,6 +12,7 @@ import { AccountMailService } from './modules/auth/account-mail.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
 import { CommentsService } from './modules/comments/comments.service.js';
+import { UserJobsService } from './modules/jobs/jobs.service.js';
 import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
@@ -26,6 +30,8 @@ export interface ServiceDeps {
   clock: Clock;
   /** Committed events as they happen: `subscribe(projects, listener)`; its owner starts it. */
   events: EventRelay;
+  /** The durable job queue; not started yet: `createServices` registers the handlers first. */
+  jobs: JobQueue;
 }
 
 /** Without `events`, a relay with no hint channel is made (start it to use it). */
@@ -36,8 +42,11 @@ export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events'> & {
 
 export interface Services {
   clock: Clock;
-  mailer: Mailer;
   events: EventRelay;
+  /** Queue work with `jobs.send(tx, queue, payload)` in the transaction that causes it. */
+  jobs: JobQueue;
+  /** The jobs users follow (`GET /jobs/{id}`): create one with the work, report progress. */
+  userJobs: UserJobsService;
   accessTokens: AccessTokens;
   authenticator: Authenticator;
   auth: AuthService;
@@ -60,10 +69,12 @@ export function createServices({
   const { config } = deps;
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
+  registerJobHandlers(deps);
   return {
     clock,
-    mailer: deps.mailer,
     events: deps.events,
+    jobs: deps.jobs,
+    userJobs: new UserJobsService(deps),
     accessTokens,
     authenticator: new Authenticator({ ...deps, accessTokens }),
     auth: new AuthService({ ...deps, accessTokens, accountMail }),
@@ -75,6 +86,15 @@ export function createServices({
     comments: new CommentsService(deps),
     activity: new ActivityService(deps),
   };
+}
+
+/**
+ * Every queue and the handler that runs its jobs. Registered wherever services are built, so
+ * the server (with `WORKERS=true`) and `npm run worker` run the same handlers.
+ */
+function registerJobHandlers({ jobs, mailer, db, config, clock }: ServiceDeps): void {
+  jobs.register(mailQueue, mailHandler(mailer));
+  jobs.register(maintenanceQueue, maintenanceHandler({ db, config, clock }));
 }
 
 declare module 'fastify' {

@@ -35,6 +35,10 @@ export interface DatabaseHandle {
   readonly kind: 'pglite' | 'postgres';
   /** On a PostgreSQL server; PGlite lives in one process, which needs none. */
   readonly notifications: Notifications | null;
+  /** The embedded instance, for components that share its single connection (the job queue). */
+  readonly pglite: PGlite | null;
+  /** The PostgreSQL URL, for components that keep connections of their own (the job queue). */
+  readonly url: string | null;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +73,8 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
     db,
     kind: 'pglite',
     notifications: null,
+    pglite: client,
+    url: null,
     async ping() {
       await db.execute(sql`select 1`);
     },
@@ -103,6 +109,8 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
         await client.notify(channel, '');
       },
     },
+    pglite: null,
+    url,
     async ping() {
       // Retried like any read, so one connection lost a moment ago does not fail readiness.
       await reads.unsafe('select 1');

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   member_not_found: { status: 404, title: 'Member not found' },
   task_not_found: { status: 404, title: 'Task not found' },
   comment_not_found: { status: 404, title: 'Comment not found' },
+  job_not_found: { status: 404, title: 'Job not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   not_acceptable: { status: 406, title: 'Not acceptable' },
   conflict: { status: 409, title: 'Conflict' },

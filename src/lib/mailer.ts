@@ -10,11 +10,11 @@ export interface Mail {
 
 /**
  * Sends mail over SMTP. Without `SMTP_URL` the mail is written to the log instead, so a
- * development setup works offline. Sending never blocks or fails the request that caused it.
+ * development setup works offline. Nothing calls it from a request: mail is queued (see
+ * `jobs/mail.ts`) and a worker hands it over here, retrying while the SMTP server is away.
  */
 export class Mailer {
   private readonly transport: Transporter | null;
-  private pending = new Set<Promise<void>>();
 
   constructor(
     smtpUrl: string | null,
@@ -24,12 +24,8 @@ export class Mailer {
     this.transport = smtpUrl === null ? null : createTransport(smtpUrl);
   }
 
-  send(mail: Mail): void {
-    const sending = this.deliver(mail).finally(() => this.pending.delete(sending));
-    this.pending.add(sending);
-  }
-
-  private async deliver(mail: Mail): Promise<void> {
+  /** Hands the mail to the SMTP server; rejects when it is not accepted, so the caller retries. */
+  async deliver(mail: Mail): Promise<void> {
     if (this.transport === null) {
       this.log.info(
         { mail: { to: mail.to, subject: mail.subject, text: mail.text } },
@@ -37,16 +33,7 @@ export class Mailer {
       );
       return;
     }
-    try {
-      await this.transport.sendMail({ from: this.from, ...mail });
-    } catch (error) {
-      this.log.error({ err: error, to: mail.to, subject: mail.subject }, 'mail could not be sent');
-    }
-  }
-
-  /** Resolves when every mail handed over so far has been sent (or has failed). */
-  async flush(): Promise<void> {
-    await Promise.all([...this.pending]);
+    await this.transport.sendMail({ from: this.from, ...mail });
   }
 
   close(): void {

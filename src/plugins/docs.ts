@@ -91,6 +91,7 @@ export default fp(
           { name: 'tasks', description: 'Tasks, subtasks and task lists' },
           { name: 'comments', description: 'Comments on tasks' },
           { name: 'activity', description: 'The event history of a project' },
+          { name: 'jobs', description: 'Background work you started: status, progress, outcome' },
           { name: 'operations', description: 'Health, metrics and documentation' },
         ],
         components: {

@@ -84,8 +84,11 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
           'plus process, heap and event-loop figures, `docket_redis_up` (where Redis is ' +
           'configured) and `docket_rate_limit_fallback_total` (rate-limit decisions taken in ' +
           'per-instance memory while Redis was away), `docket_relay_lag_seconds` (from an event being ' +
-          'written to the event relay handing it to subscribers) and ' +
-          '`docket_relay_cursor_age_seconds` (since the relay last read all it could deliver). When the server sets `METRICS_TOKEN`, send it ' +
+          'written to the event relay handing it to subscribers), ' +
+          '`docket_relay_cursor_age_seconds` (since the relay last read all it could deliver), and for ' +
+          'background jobs `docket_job_queue_depth{queue}` (jobs waiting, database-wide), ' +
+          '`docket_job_duration_seconds{queue}` and `docket_job_failures_total{queue}` (attempts ' +
+          'run by this process). When the server sets `METRICS_TOKEN`, send it ' +
           'as `Authorization: Bearer <METRICS_TOKEN>` (else 401); unset, the route is open and ' +
           'should be kept off the public network. Rate limited per client like the API.',
         produces: ['text/plain'],

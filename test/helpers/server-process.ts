@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const SERVER_ENTRY = ['--import', 'tsx', 'src/server.ts'];
+export const WORKER_ENTRY = ['--import', 'tsx', 'src/worker.ts'];
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -23,8 +24,12 @@ export interface ServerProcess {
 }
 
 /** Starts the real server entry point as a child process, as `npm start` would. */
-export function startServer(env: Record<string, string>, port: number): ServerProcess {
-  const child = spawn(process.execPath, SERVER_ENTRY, {
+export function startServer(
+  env: Record<string, string>,
+  port: number,
+  entry: string[] = SERVER_ENTRY,
+): ServerProcess {
+  const child = spawn(process.execPath, entry, {
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
@@ -40,6 +45,11 @@ export function startServer(env: Record<string, string>, port: number): ServerPr
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, port, output: () => output, exit };
+}
+
+/** Starts the worker entry point (`npm run worker`) as a child process; it serves no HTTP. */
+export function startWorker(env: Record<string, string>): ServerProcess {
+  return startServer(env, 0, WORKER_ENTRY);
 }
 
 /** Polls readiness until it answers 200; returns how long that took. */

@@ -8,11 +8,16 @@ export interface ReceivedMail {
   raw: string;
 }
 
-/** A real SMTP server on loopback that keeps what it receives, for tests of outgoing mail. */
-export async function startSmtpServer(): Promise<{
+/**
+ * A real SMTP server on loopback that keeps what it receives, for tests of outgoing mail.
+ * Given a `port`, it listens there, so a test can stop it and start it again where clients
+ * expect it.
+ */
+export async function startSmtpServer(port = 0): Promise<{
   url: string;
+  port: number;
   inbox: ReceivedMail[];
-  waitFor: (to: string, count?: number) => Promise<ReceivedMail[]>;
+  waitFor: (to: string, count?: number, timeoutMs?: number) => Promise<ReceivedMail[]>;
   close: () => Promise<void>;
 }> {
   const inbox: ReceivedMail[] = [];
@@ -32,14 +37,15 @@ export async function startSmtpServer(): Promise<{
       });
     },
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
+  const bound = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://127.0.0.1:${bound}`,
+    port: bound,
     inbox,
-    async waitFor(to, count = 1) {
-      for (let i = 0; i < 200; i += 1) {
+    async waitFor(to, count = 1, timeoutMs = 5_000) {
+      for (const started = Date.now(); Date.now() - started < timeoutMs;) {
         const found = inbox.filter((mail) => mail.to.includes(to));
         if (found.length >= count) return found;
         await sleep(25);

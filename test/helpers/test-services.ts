@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { type Config, testConfig } from '../../src/config.js';
 import { type Database, type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import type { Clock } from '../../src/lib/clock.js';
+import { JobQueue } from '../../src/jobs/job-queue.js';
 import { Mailer } from '../../src/lib/mailer.js';
 import { createServices, type Services } from '../../src/services.js';
 import { createTestDatabase, postgresAvailable } from './services.js';
@@ -29,22 +30,28 @@ export async function createTestServices(options: TestServicesOptions = {}): Pro
   const config = testConfig({ databaseUrl: testDb?.url ?? null, ...options.config });
   const database = await openDatabase({ url: config.databaseUrl, poolSize: 2 });
   await database.migrate();
-  const mailer = new Mailer(config.smtpUrl, config.mailFrom, pino({ level: 'silent' }));
+  const log = pino({ level: 'silent' });
+  const mailer = new Mailer(config.smtpUrl, config.mailFrom, log);
+  // Started without workers: jobs sent by the services are stored, never run by themselves; a
+  // test runs a handler directly with `services.jobs.run(queue, payload)`.
+  const jobs = new JobQueue({ database, config: { ...config, workers: false }, log });
   const services = createServices({
     db: database.db,
     config,
     mailer,
+    jobs,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await services.events.start();
+  await jobs.start();
   return {
     services,
     db: database.db,
     database,
     config,
     async close() {
+      await jobs.stop();
       await services.events.stop();
-      await mailer.flush();
       mailer.close();
       await database.close();
       await testDb?.drop();

@@ -23,7 +23,9 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'is an `Event`: its `type` fixes the shape of `data`, the resource as its GET showed it ' +
           'after the change. A comment’s text stays only on its latest event while the comment ' +
           'exists: editing or deleting it removes the earlier text from the log. A task moved ' +
-          'between projects appears in both (`task.moved`).',
+          'between projects appears in both (`task.moved`). Events are kept for ' +
+          '`EVENTS_RETENTION_DAYS` (default 90, at least 7) and then purged by the hourly ' +
+          'maintenance job, so older history is not listed.',
         params: IdParamsSchema,
         querystring: Type.Object(PageQuerySchema, { additionalProperties: false }),
         response: {

@@ -5,7 +5,9 @@ import { type UserRow, users } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { escapeHtml, type Mailer } from '../../lib/mailer.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import { enqueueMail } from '../../jobs/mail.js';
+import { escapeHtml } from '../../lib/mailer.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import {
   clearLoginFailures,
@@ -37,7 +39,7 @@ function invalidToken(): AppError {
 export interface AccountMailServiceOptions {
   db: Database;
   config: Config;
-  mailer: Mailer;
+  jobs: JobQueue;
   clock: Clock;
 }
 
@@ -45,13 +47,13 @@ export interface AccountMailServiceOptions {
 export class AccountMailService {
   private readonly db: Database;
   private readonly config: Config;
-  private readonly mailer: Mailer;
+  private readonly jobs: JobQueue;
   private readonly clock: Clock;
 
-  constructor({ db, config, mailer, clock }: AccountMailServiceOptions) {
+  constructor({ db, config, jobs, clock }: AccountMailServiceOptions) {
     this.db = db;
     this.config = config;
-    this.mailer = mailer;
+    this.jobs = jobs;
     this.clock = clock;
   }
 
@@ -59,8 +61,16 @@ export class AccountMailService {
     return `${this.config.publicUrl}${path}?token=${encodeURIComponent(token)}`;
   }
 
-  private send(to: string, subject: string, intro: string, link: string, outro: string): void {
-    this.mailer.send({
+  /** Queues the mail in `tx`, the transaction that stores the token it carries. */
+  private async send(
+    tx: Executor,
+    to: string,
+    subject: string,
+    intro: string,
+    link: string,
+    outro: string,
+  ): Promise<void> {
+    await enqueueMail(this.jobs, tx, {
       to,
       subject,
       text: `${intro}\n\n${link}\n\n${outro}\n`,
@@ -69,10 +79,17 @@ export class AccountMailService {
   }
 
   /**
-   * Stores a verification token for the user's address in `tx`, the transaction that creates or
-   * changes the address, and returns what mails the link: call it once that transaction commits.
+   * Stores a verification token and queues its mail, in `tx` when the caller has a transaction
+   * (so the mail goes out only if the account change commits), else in one of its own.
    */
-  async issueVerification(tx: Executor, user: Pick<UserRow, 'id' | 'email'>): Promise<() => void> {
+  async sendVerification(
+    user: Pick<UserRow, 'id' | 'email'>,
+    tx: Executor | null = null,
+  ): Promise<void> {
+    if (tx === null) {
+      await this.db.transaction((own) => this.sendVerification(user, own));
+      return;
+    }
     const token = randomToken();
     await insertActionToken(tx, {
       id: newId(),
@@ -82,14 +99,14 @@ export class AccountMailService {
       email: user.email,
       expiresAt: new Date(this.clock.now().getTime() + VERIFY_TTL_MS),
     });
-    return () =>
-      this.send(
-        user.email,
-        'Confirm your email address for Docket',
-        'Open this link to confirm your email address:',
-        this.link('/verify-email', token),
-        'If you did not ask for this, ignore this mail.',
-      );
+    await this.send(
+      tx,
+      user.email,
+      'Confirm your email address for Docket',
+      'Open this link to confirm your email address:',
+      this.link('/verify-email', token),
+      'If you did not ask for this, ignore this mail.',
+    );
   }
 
   /** Always succeeds from the caller's view, so it does not reveal which addresses have accounts. */
@@ -97,21 +114,24 @@ export class AccountMailService {
     const user = await findUserByEmail(this.db, normaliseEmail(email));
     if (user === null || !user.isActive) return;
     const token = randomToken();
-    await insertActionToken(this.db, {
-      id: newId(),
-      userId: user.id,
-      purpose: 'password_reset',
-      tokenHash: tokenHash(token),
-      email: user.email,
-      expiresAt: new Date(this.clock.now().getTime() + RESET_TTL_MS),
+    await this.db.transaction(async (tx) => {
+      await insertActionToken(tx, {
+        id: newId(),
+        userId: user.id,
+        purpose: 'password_reset',
+        tokenHash: tokenHash(token),
+        email: user.email,
+        expiresAt: new Date(this.clock.now().getTime() + RESET_TTL_MS),
+      });
+      await this.send(
+        tx,
+        user.email,
+        'Reset your Docket password',
+        'Open this link within one hour to choose a new password:',
+        this.link('/reset-password', token),
+        'If you did not ask for this, ignore this mail; your password stays as it is.',
+      );
     });
-    this.send(
-      user.email,
-      'Reset your Docket password',
-      'Open this link within one hour to choose a new password:',
-      this.link('/reset-password', token),
-      'If you did not ask for this, ignore this mail; your password stays as it is.',
-    );
   }
 
   /** Sets the new password, lifts any lock-out and ends every session of the user. */

@@ -77,14 +77,13 @@ export class AuthService {
   }
 
   /**
-   * Creates an account and, with `accountMail`, the token of its verification mail in the same
-   * transaction; the mail leaves once both are stored. Superusers are created by an operator
-   * and get no mail.
+   * Creates an account and, with `accountMail`, the token of its verification mail and the
+   * queued mail itself, all in one transaction. Superusers are created by an operator and get
+   * no mail.
    */
   async register(input: RegisterInput, superuser = false): Promise<UserRow> {
     assertAcceptablePassword(input.password);
     const passwordHash = await hashPassword(input.password);
-    let sendVerification: (() => void) | undefined;
     const user = await this.db.transaction(async (tx) => {
       const created = await insertUser(tx, {
         id: newId(),
@@ -95,12 +94,9 @@ export class AuthService {
       });
       if (created === null)
         throw new AppError('email_taken', 'An account with this email already exists.');
-      if (!superuser && this.accountMail) {
-        sendVerification = await this.accountMail.issueVerification(tx, created);
-      }
+      if (!superuser && this.accountMail) await this.accountMail.sendVerification(created, tx);
       return created;
     });
-    sendVerification?.();
     return user;
   }
 

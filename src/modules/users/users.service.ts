@@ -105,20 +105,15 @@ export class UsersService {
         changes.emailVerifiedAt = null;
       }
     }
-    // The new address and its verification token are stored together; the mail leaves after.
-    let sendVerification: (() => void) | undefined;
-    const updated = await this.db.transaction(async (tx) => {
-      const row = await updateUser(tx, auth.userId, changes);
-      if (row === null) {
+    // One transaction: the new address, its verification token and the mail carrying it.
+    return this.db.transaction(async (tx) => {
+      const updated = await updateUser(tx, auth.userId, changes);
+      if (updated === null) {
         throw new AppError('email_taken', 'An account with this email already exists.');
       }
-      if (changes.email !== undefined) {
-        sendVerification = await this.accountMail.issueVerification(tx, row);
-      }
-      return row;
+      if (changes.email !== undefined) await this.accountMail.sendVerification(updated, tx);
+      return updated;
     });
-    sendVerification?.();
-    return updated;
   }
 
   async deleteMe(auth: AuthContext): Promise<void> {

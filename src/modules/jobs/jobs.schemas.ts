@@ -1,0 +1,44 @@
+import Type, { type Static } from 'typebox';
+import { nullable, TimestampSchema, UuidSchema } from '../../lib/schema-types.js';
+
+export const JobPublicSchema = Type.Object(
+  {
+    id: UuidSchema,
+    kind: Type.String({ maxLength: 100, description: 'What the job does, e.g. `export`.' }),
+    status: Type.Union(
+      [
+        Type.Literal('queued'),
+        Type.Literal('running'),
+        Type.Literal('succeeded'),
+        Type.Literal('failed'),
+      ],
+      { description: '`queued` → `running` → `succeeded` or `failed`.' },
+    ),
+    progress: Type.Integer({
+      format: 'int32',
+      minimum: 0,
+      maximum: 100,
+      description: 'Percent done.',
+    }),
+    result: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+        description: 'What the job produced (e.g. a download link); only when it succeeded.',
+      }),
+    ),
+    error: Type.Optional(
+      Type.Object(
+        {
+          code: Type.String({ maxLength: 100, description: 'Stable, e.g. `export_failed`.' }),
+          message: Type.String({ maxLength: 2000 }),
+        },
+        { description: 'Why it failed; only when it failed.' },
+      ),
+    ),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+    finished_at: nullable(TimestampSchema),
+  },
+  { description: 'Background work the caller started (an export, an import).' },
+);
+
+export type JobPublic = Static<typeof JobPublicSchema>;
