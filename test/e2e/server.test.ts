@@ -8,13 +8,19 @@ import { freePort, startServer, waitUntilReady } from '../helpers/server-process
 
 const SECRET = 'e2e-secret-that-is-long-enough-for-hs256-0123456789';
 
+/** The status of a whole answer; an answer cut off after it began fails as RESPONSE_CUT. */
 function get(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
+    let started = false;
+    const cut = () =>
+      reject(Object.assign(new Error('response cut off'), { code: 'RESPONSE_CUT' }));
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      started = true;
       res.resume();
+      res.on('aborted', cut);
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
-    req.on('error', reject);
+    req.on('error', (error) => (started ? cut() : reject(error)));
     req.end();
   });
 }
@@ -43,7 +49,7 @@ describe('the server process', () => {
     }
   });
 
-  it('when SIGTERM arrives under load, then accepted requests finish and it exits 0 within 10 s', async () => {
+  it('when SIGTERM arrives under load, then accepted requests finish and it exits 0 before its shutdown deadline', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'docket-e2e-'));
     const server = startServer(
       { NODE_ENV: 'production', JWT_SECRET: SECRET, DATA_DIR: dataDir },
@@ -56,14 +62,16 @@ describe('the server process', () => {
         (error: NodeJS.ErrnoException) => ({ status: 0, error: error.code ?? String(error) }),
       ),
     );
-    const stoppedAt = Date.now();
     server.child.kill('SIGTERM');
     const settled = await Promise.all(results);
+    // Past SHUTDOWN_TIMEOUT_MS the server gives up and exits 1: 0 means it finished in time.
     expect(await server.exit).toBe(0);
-    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
-    // A request either completed normally or was never accepted (connection refused); none is cut off.
+    // A request either completed normally or got no answer at all: refused once the listener
+    // closed, or reset by the kernel while still in the listener's accept queue (on a loaded
+    // machine the drain delay can end before the event loop accepts them all). No answer is
+    // cut off once begun (RESPONSE_CUT), and none is a 5xx other than the draining 503.
     for (const result of settled) {
-      if (result.error !== null) expect(result.error).toBe('ECONNREFUSED');
+      if (result.error !== null) expect(['ECONNREFUSED', 'ECONNRESET']).toContain(result.error);
       else expect([200, 503]).toContain(result.status);
     }
     expect(settled.filter((result) => result.status === 200).length).toBeGreaterThan(0);
