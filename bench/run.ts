@@ -4,7 +4,7 @@
  * Prints req/s, p50/p99, errors and peak RSS per scenario, then the targets with pass/miss
  * verdicts (informational: the exit code does not depend on them). See docs/benchmarks.md.
  */
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,6 +60,7 @@ const { values: flags } = parseArgs({
     reseed: { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
     'no-floor': { type: 'boolean', default: false },
+    'no-background': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -77,7 +78,9 @@ if (flags.help) {
   --soak                  run the mixed scenario (memory target) for 5 minutes
   --reseed                rebuild the bench database even if it matches
   --skip-build            use the existing dist/ instead of running npm run build
-  --no-floor              skip the floor reference server`);
+  --no-floor              skip the floor reference server
+  --no-background         skip the background-work scenarios run after the HTTP ones:
+                          event relay lag (bench/relay-lag.ts) and job throughput (bench/jobs.ts)`);
   process.exit(0);
 }
 
@@ -609,8 +612,18 @@ async function main(): Promise<void> {
   console.log(`\nwritten ${file}`);
 }
 
+/** Background work has its own harnesses (no HTTP in the measured path); run them in turn. */
+function runBackgroundScenarios(): void {
+  for (const script of ['bench/relay-lag.ts', 'bench/jobs.ts']) {
+    console.log(`\n$ tsx ${script}`);
+    const run = spawnSync('npx', ['tsx', script], { stdio: 'inherit' });
+    if (run.status !== 0) console.log(`${script} exited with ${run.status ?? run.signal}`);
+  }
+}
+
 try {
   await main();
 } finally {
   killAll();
 }
+if (!flags['no-background'] && !flags.only) runBackgroundScenarios();
