@@ -55,6 +55,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://cache:6379/abc' }, 'REDIS_URL'],
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
     [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
     [{ CORS_ORIGINS: 'nope' }, 'CORS_ORIGINS'],
@@ -73,6 +74,10 @@ describe('loadConfig', () => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
+  });
+
+  it('when REDIS_URL names a database number, then it is kept as given', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379/2' }).redisUrl).toBe('redis://cache:6379/2');
   });
 
   it('when values are valid, then they are parsed', () => {

@@ -121,6 +121,17 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return value;
 }
 
+/** A Redis URL whose path, if any, is a database number (`redis://host:6379/2`). */
+function redisUrl(env: Env): string | null {
+  const value = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  if (value === undefined) return null;
+  const database = new URL(value).pathname.replace(/^\//, '');
+  if (database !== '' && !/^\d{1,2}$/.test(database)) {
+    throw new ConfigError('REDIS_URL', `its path must be a database number (got "/${database}")`);
+  }
+  return value;
+}
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const value = read(env, name);
   if (value === undefined) return fallback;
@@ -243,7 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) ?? null,
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     dataDir,
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null,
+    redisUrl: redisUrl(env),
     redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'docket:',
     jwtSecret: jwtSecret(env, nodeEnv, dataDir),
     accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
