@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { Request } from 'autocannon';
 import postgres from 'postgres';
 import { AccessTokens } from '../src/modules/auth/access-tokens.js';
-import { freePort, killAll, startServer } from './process.js';
+import { freePort, killAll, startServer, withReadiness } from './process.js';
 import { drive, type Measurement, rotating, weighted } from './scenarios.js';
 
 const { values: flags } = parseArgs({
@@ -63,33 +63,6 @@ async function seedUser(): Promise<string> {
   } finally {
     await sql.end({ timeout: 5 });
   }
-}
-
-/** Polls readiness while `run` lasts; returns how often each answer came back. */
-async function withReadiness<T>(
-  baseUrl: string,
-  run: Promise<T>,
-): Promise<[T, Record<string, number>]> {
-  const seen: Record<string, number> = {};
-  let done = false;
-  const polling = (async () => {
-    while (!done) {
-      try {
-        const response = await fetch(`${baseUrl}/health/ready`, {
-          signal: AbortSignal.timeout(5_000),
-        });
-        await response.arrayBuffer();
-        seen[response.status] = (seen[response.status] ?? 0) + 1;
-      } catch {
-        seen.failed = (seen.failed ?? 0) + 1;
-      }
-      await sleep(200);
-    }
-  })();
-  const result = await run;
-  done = true;
-  await polling;
-  return [result, seen];
 }
 
 interface Phase {

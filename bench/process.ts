@@ -178,3 +178,34 @@ export class RssSampler {
     };
   }
 }
+
+/**
+ * Polls `${baseUrl}/health/ready` every 200 ms while `run` lasts; returns `run`'s result and
+ * how often each answer came back, keyed by `key` (by default the status).
+ */
+export async function withReadiness<T>(
+  baseUrl: string,
+  run: Promise<T>,
+  key: (status: number, body: string) => string = (status) => String(status),
+): Promise<[T, Record<string, number>]> {
+  const seen: Record<string, number> = {};
+  let done = false;
+  const polling = (async () => {
+    while (!done) {
+      try {
+        const response = await fetch(`${baseUrl}/health/ready`, {
+          signal: AbortSignal.timeout(5_000),
+        });
+        const seenAs = key(response.status, await response.text());
+        seen[seenAs] = (seen[seenAs] ?? 0) + 1;
+      } catch {
+        seen.failed = (seen.failed ?? 0) + 1;
+      }
+      await sleep(200);
+    }
+  })();
+  const result = await run;
+  done = true;
+  await polling;
+  return [result, seen];
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, killAll, startServer } from './process.js';
+import { freePort, killAll, startServer, withReadiness } from './process.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -80,29 +80,12 @@ const docket = await startServer({
 let logs = '';
 docket.child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
 
-/** Polls readiness while `run` lasts; returns how often each status and redis state came back. */
-async function withReadiness<T>(run: Promise<T>): Promise<[T, Record<string, number>]> {
-  const seen: Record<string, number> = {};
-  let done = false;
-  const polling = (async () => {
-    while (!done) {
-      try {
-        const response = await fetch(`${docket.baseUrl}/health/ready`, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        const body = (await response.json()) as { redis?: string };
-        const key = `${response.status} ${body.redis}`;
-        seen[key] = (seen[key] ?? 0) + 1;
-      } catch {
-        seen.failed = (seen.failed ?? 0) + 1;
-      }
-      await sleep(200);
-    }
-  })();
-  const result = await run;
-  done = true;
-  await polling;
-  return [result, seen];
+/** Readiness answers while `run` lasts, by status and the Redis state it reports. */
+function readinessDuring<T>(run: Promise<T>): Promise<[T, Record<string, number>]> {
+  return withReadiness(docket.baseUrl, run, (status, body) => {
+    const { redis } = JSON.parse(body) as { redis?: string };
+    return `${status} ${redis}`;
+  });
 }
 
 interface Phase {
@@ -121,7 +104,7 @@ async function measure(name: string, during?: () => Promise<void>): Promise<Phas
     timeout: 5,
   });
   const midway = during ? sleep((seconds * 1000) / 2).then(during) : Promise.resolve();
-  const [result, readiness] = await withReadiness(Promise.resolve(instance));
+  const [result, readiness] = await readinessDuring(Promise.resolve(instance));
   await midway;
   const counted = result.statusCodeStats?.['404']?.count ?? 0;
   return {
