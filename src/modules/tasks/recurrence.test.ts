@@ -13,7 +13,11 @@ const at = (iso: string) => new Date(iso);
 describe('recurrence', () => {
   it('when a weekly 09:00 Europe/Berlin rule crosses the spring change, then it stays 09:00 local', () => {
     // 2026-03-23 is a Monday at UTC+1; Berlin moves to UTC+2 on 2026-03-29.
-    const next = nextOccurrence('FREQ=WEEKLY;BYDAY=MO', 'Europe/Berlin', at('2026-03-23T08:00:00Z'));
+    const next = nextOccurrence(
+      'FREQ=WEEKLY;BYDAY=MO',
+      'Europe/Berlin',
+      at('2026-03-23T08:00:00Z'),
+    );
     expect(next?.at.toISOString()).toBe('2026-03-30T07:00:00.000Z');
   });
 

@@ -65,7 +65,10 @@ export function canonicalTimezone(zone: string): string {
  * does not know and values out of range, so this is where a bad rule is caught.
  */
 export function normaliseRecurrence(input: string): string {
-  const rule = input.trim().toUpperCase().replace(/^RRULE:/, '');
+  const rule = input
+    .trim()
+    .toUpperCase()
+    .replace(/^RRULE:/, '');
   const seen = new Set<string>();
   for (const part of rule.split(';')) {
     const [name = '', value, ...rest] = part.split('=');
@@ -181,7 +184,5 @@ export function shiftLike(from: Date, to: Date, other: Date, timezone: string): 
 /** Whether `date` is local midnight in `timezone`: such a due date has no time of day. */
 export function isDateOnly(date: Date, timezone: string): boolean {
   const local = Temporal.Instant.fromEpochMilliseconds(date.getTime()).toZonedDateTimeISO(timezone);
-  return (
-    local.hour === 0 && local.minute === 0 && local.second === 0 && local.millisecond === 0
-  );
+  return local.hour === 0 && local.minute === 0 && local.second === 0 && local.millisecond === 0;
 }

@@ -30,6 +30,14 @@ import {
   updateTask,
 } from './tasks.repository.js';
 import type { TaskRow } from '../../db/schema/index.js';
+import type { RemindersService } from '../reminders/reminders.service.js';
+import {
+  canonicalTimezone,
+  nextOccurrence,
+  normaliseRecurrence,
+  RecurrenceError,
+  shiftLike,
+} from './recurrence.js';
 import type {
   TaskCreate,
   TaskListQuery,
@@ -51,6 +59,9 @@ export function toTaskPublic(task: TaskRow): TaskPublic {
     assignee_id: task.assigneeId,
     due_at: task.dueAt?.toISOString() ?? null,
     remind_at: task.remindAt?.toISOString() ?? null,
+    recurrence: task.recurrence,
+    timezone: task.timezone,
+    series_id: task.seriesId,
     completed_at: task.completedAt?.toISOString() ?? null,
     position: task.position,
     created_by: task.createdBy,
@@ -69,6 +80,42 @@ function invalid(field: string, message: string, code = 'invalid_value'): AppErr
 const date = (value: string | null | undefined): Date | null | undefined =>
   value === undefined ? undefined : value === null ? null : new Date(value);
 
+const isOpen = (status: TaskRow['status']): boolean =>
+  status === 'todo' || status === 'in_progress';
+
+function checkedTimezone(zone: string): string {
+  try {
+    return canonicalTimezone(zone);
+  } catch (error) {
+    throw asProblem(error);
+  }
+}
+
+/**
+ * The rule in canonical form, once it is known to be valid and to have a computable next
+ * occurrence after `anchor` (the due date, else the reminder) in `timezone`.
+ */
+function checkedRecurrence(rule: string, timezone: string | null, anchor: Date | null): string {
+  try {
+    const canonical = normaliseRecurrence(rule);
+    if (anchor === null) {
+      throw new RecurrenceError('recurrence', 'needs due_at or remind_at to start from');
+    }
+    nextOccurrence(canonical, timezone ?? 'UTC', anchor);
+    return canonical;
+  } catch (error) {
+    throw asProblem(error);
+  }
+}
+
+function asProblem(error: unknown): unknown {
+  if (!(error instanceof RecurrenceError)) return error;
+  const code = error.field === 'recurrence' ? 'invalid_recurrence' : 'invalid_timezone';
+  return new AppError(code, `${error.field} ${error.message}.`, {
+    errors: [{ location: 'body', field: error.field, message: error.message, code }],
+  });
+}
+
 function sortValueOf(value: unknown): string | number | null {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
@@ -80,10 +127,20 @@ export class TasksService {
 
   private readonly db: Database;
   private readonly clock: Clock;
+  private readonly reminders: RemindersService;
 
-  constructor({ db, clock }: { db: Database; clock: Clock }) {
+  constructor({
+    db,
+    clock,
+    reminders,
+  }: {
+    db: Database;
+    clock: Clock;
+    reminders: RemindersService;
+  }) {
     this.db = db;
     this.clock = clock;
+    this.reminders = reminders;
     this.findForUser = prepareFindTaskForUser(db);
   }
 
@@ -124,8 +181,16 @@ export class TasksService {
       if (input.assignee_id != null) await this.checkAssignee(tx, input.assignee_id, projectId);
       const status = input.status ?? 'todo';
       const now = this.clock.now();
+      const id = newId();
+      const dueAt = date(input.due_at) ?? null;
+      const remindAt = date(input.remind_at) ?? null;
+      const timezone = input.timezone == null ? null : checkedTimezone(input.timezone);
+      const recurrence =
+        input.recurrence == null
+          ? null
+          : checkedRecurrence(input.recurrence, timezone, dueAt ?? remindAt);
       const task = await insertTask(tx, {
-        id: newId(),
+        id,
         projectId,
         parentId: input.parent_id ?? null,
         title: input.title,
@@ -134,8 +199,11 @@ export class TasksService {
         priority: input.priority ?? 'none',
         labels: input.labels ?? [],
         assigneeId: input.assignee_id ?? null,
-        dueAt: date(input.due_at) ?? null,
-        remindAt: date(input.remind_at) ?? null,
+        dueAt,
+        remindAt,
+        recurrence,
+        timezone,
+        seriesId: recurrence === null ? null : id,
         completedAt: status === 'done' ? now : null,
         position: input.position ?? now.getTime(),
         createdBy: userId,
@@ -147,6 +215,7 @@ export class TasksService {
         entityId: task.id,
         data: toTaskPublic(task),
       });
+      if (remindAt !== null && isOpen(status)) await this.reminders.plan(tx, task.id, remindAt);
       return task;
     });
   }
@@ -206,6 +275,28 @@ export class TasksService {
       if (input.assignee_id !== undefined) changes.assigneeId = input.assignee_id;
       if (input.due_at !== undefined) changes.dueAt = date(input.due_at) ?? null;
       if (input.remind_at !== undefined) changes.remindAt = date(input.remind_at) ?? null;
+      const remindAt = changes.remindAt === undefined ? current.remindAt : changes.remindAt;
+      const remindMoved = remindAt?.getTime() !== current.remindAt?.getTime();
+      // A new reminder time is a new reminder, whether or not the old one went out.
+      if (remindMoved) changes.reminderSentAt = null;
+      if (input.timezone !== undefined) {
+        changes.timezone = input.timezone === null ? null : checkedTimezone(input.timezone);
+      }
+      const timezone = changes.timezone === undefined ? current.timezone : changes.timezone;
+      const dueAt = changes.dueAt === undefined ? current.dueAt : changes.dueAt;
+      const rule = input.recurrence === undefined ? current.recurrence : input.recurrence;
+      if (
+        rule !== null &&
+        (input.recurrence !== undefined ||
+          input.timezone !== undefined ||
+          input.due_at !== undefined ||
+          input.remind_at !== undefined)
+      ) {
+        changes.recurrence = checkedRecurrence(rule, timezone, dueAt ?? remindAt);
+        if (current.seriesId === null) changes.seriesId = taskId;
+      } else if (input.recurrence === null) {
+        changes.recurrence = null;
+      }
       if (input.position !== undefined) changes.position = input.position;
       if (input.parent_id !== undefined) changes.parentId = parentId;
       if (moving) changes.projectId = projectId;
@@ -215,9 +306,24 @@ export class TasksService {
         else if (current.status === 'done') changes.completedAt = null;
       }
 
+      const completing = changes.status === 'done';
+      const recurring = changes.recurrence === undefined ? current.recurrence : changes.recurrence;
+      // The rule moves on to the next occurrence, so reopening this one cannot fork the series.
+      if (completing && recurring !== null) changes.recurrence = null;
+
       const updated = await updateTask(tx, taskId, changes, expectedVersion);
       if (updated === null) throw preconditionFailed();
       const task = toTaskPublic(updated);
+      const reopened =
+        changes.status !== undefined && isOpen(changes.status) && !isOpen(current.status);
+      if (
+        updated.remindAt !== null &&
+        updated.reminderSentAt === null &&
+        isOpen(updated.status) &&
+        (remindMoved || reopened)
+      ) {
+        await this.reminders.plan(tx, taskId, updated.remindAt);
+      }
       if (moving) {
         // Both projects hear of it; the source's members may not see the target, so not the task.
         const moved = { id: taskId, from_project_id: current.projectId, to_project_id: projectId };
@@ -244,8 +350,61 @@ export class TasksService {
           data: task,
         });
       }
+      if (completing && recurring !== null)
+        await this.createNextOccurrence(tx, userId, updated, recurring);
       return updated;
     });
+  }
+
+  /**
+   * The occurrence after `done` of its series, in the completing transaction: due (and
+   * reminded) as `rule` says in the task's time zone, with the rule handed on. None when the
+   * series has ended.
+   */
+  private async createNextOccurrence(
+    tx: Executor,
+    userId: string,
+    done: TaskRow,
+    rule: string,
+  ): Promise<void> {
+    const zone = done.timezone ?? 'UTC';
+    const anchor = done.dueAt ?? done.remindAt;
+    if (anchor === null) return;
+    let next: ReturnType<typeof nextOccurrence>;
+    try {
+      next = nextOccurrence(rule, zone, anchor);
+    } catch (error) {
+      throw asProblem(error);
+    }
+    if (next === null) return;
+    const remindAt =
+      done.remindAt === null ? null : shiftLike(anchor, next.at, done.remindAt, zone);
+    const task = await insertTask(tx, {
+      id: newId(),
+      projectId: done.projectId,
+      parentId: done.parentId,
+      title: done.title,
+      description: done.description,
+      status: 'todo',
+      priority: done.priority,
+      labels: done.labels,
+      assigneeId: done.assigneeId,
+      dueAt: done.dueAt === null ? null : next.at,
+      remindAt,
+      recurrence: next.rule,
+      timezone: done.timezone,
+      seriesId: done.seriesId ?? done.id,
+      position: this.clock.now().getTime(),
+      createdBy: done.createdBy,
+    });
+    await insertEvent(tx, {
+      type: 'task.created',
+      projectId: task.projectId,
+      actorId: userId,
+      entityId: task.id,
+      data: toTaskPublic(task),
+    });
+    if (remindAt !== null) await this.reminders.plan(tx, task.id, remindAt);
   }
 
   async delete(userId: string, taskId: string, expectedVersion: number | undefined): Promise<void> {

@@ -1,0 +1,76 @@
+import { and, asc, eq, inArray, isNotNull, isNull, lte } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { type TaskRow, tasks, users } from '../../db/schema/index.js';
+import { taskColumns } from '../tasks/tasks.repository.js';
+
+/** Reminders fire only for tasks still to do. */
+const OPEN = ['todo', 'in_progress'] as const;
+
+/**
+ * Marks the reminder of `taskId` for exactly `remindAt` as sent and returns the task, or null
+ * when another worker already sent it, `remind_at` has moved since the job was planned, or the
+ * task is done, canceled or gone. One statement decides, so of several workers one wins.
+ */
+export async function claimReminder(
+  tx: Executor,
+  taskId: string,
+  remindAt: Date,
+  now: Date,
+): Promise<TaskRow | null> {
+  const [row] = await tx
+    .update(tasks)
+    .set({ reminderSentAt: now })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        eq(tasks.remindAt, remindAt),
+        isNull(tasks.reminderSentAt),
+        inArray(tasks.status, [...OPEN]),
+      ),
+    )
+    .returning(taskColumns);
+  return row ?? null;
+}
+
+/**
+ * Claims up to `limit` reminders due at `now` that were not sent, oldest first, skipping rows
+ * another sweeper holds (`tasks_reminder_due_idx`).
+ */
+export async function claimDueReminders(
+  tx: Executor,
+  now: Date,
+  limit: number,
+): Promise<TaskRow[]> {
+  const due = tx
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(
+      and(
+        isNull(tasks.reminderSentAt),
+        isNotNull(tasks.remindAt),
+        inArray(tasks.status, [...OPEN]),
+        lte(tasks.remindAt, now),
+      ),
+    )
+    .orderBy(asc(tasks.remindAt))
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return tx
+    .update(tasks)
+    .set({ reminderSentAt: now })
+    .where(and(inArray(tasks.id, due), isNull(tasks.reminderSentAt)))
+    .returning(taskColumns);
+}
+
+/** The address a reminder goes to: an active account's, or null. */
+export async function findRecipient(
+  tx: Executor,
+  userId: string,
+): Promise<{ email: string; fullName: string | null } | null> {
+  const [row] = await tx
+    .select({ email: users.email, fullName: users.fullName })
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.isActive, true)))
+    .limit(1);
+  return row ?? null;
+}
