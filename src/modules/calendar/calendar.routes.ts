@@ -1,11 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import {
-  authenticated,
-  described,
-  errorResponses,
-  ProblemSchema,
-} from '../../lib/route-docs.js';
+import { authenticated, described, errorResponses, ProblemSchema } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
 import { CalendarFeedQuerySchema, CalendarTokenSchema } from './calendar.schemas.js';
