@@ -10,8 +10,9 @@ const ReminderSchema = Type.Object({
 });
 
 /**
- * One job per planned reminder, due at `remind_at`. Changing `remind_at` plans a new job and
- * leaves the old one to find nothing to do; so do completing and deleting the task.
+ * One job per planned reminder, due at `remind_at`: it fires whatever is due then (see
+ * `RemindersService.fireDue`). Changing `remind_at` plans a new job and leaves the old one
+ * with nothing of its own to do; so do completing and deleting the task.
  */
 export const reminderQueue = defineQueue('reminder', ReminderSchema, {
   retryLimit: 5,
@@ -36,13 +37,11 @@ export const reminderSweepQueue = defineQueue('reminder-sweep', Type.Object({}),
 });
 
 export function reminderHandler(reminders: RemindersService): JobHandler<typeof reminderQueue> {
-  return async ({ taskId, remindAt }) => ({
-    fired: await reminders.fire(taskId, new Date(remindAt)),
-  });
+  return async () => ({ fired: await reminders.fireDue() });
 }
 
 export function reminderSweepHandler(
   reminders: RemindersService,
 ): JobHandler<typeof reminderSweepQueue> {
-  return async () => ({ fired: await reminders.sweep() });
+  return async () => ({ fired: await reminders.fireDue() });
 }

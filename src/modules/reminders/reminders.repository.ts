@@ -7,32 +7,6 @@ import { taskColumns } from '../tasks/tasks.repository.js';
 const OPEN = ['todo', 'in_progress'] as const;
 
 /**
- * Marks the reminder of `taskId` for exactly `remindAt` as sent and returns the task, or null
- * when another worker already sent it, `remind_at` has moved since the job was planned, or the
- * task is done, canceled or gone. One statement decides, so of several workers one wins.
- */
-export async function claimReminder(
-  tx: Executor,
-  taskId: string,
-  remindAt: Date,
-  now: Date,
-): Promise<TaskRow | null> {
-  const [row] = await tx
-    .update(tasks)
-    .set({ reminderSentAt: now })
-    .where(
-      and(
-        eq(tasks.id, taskId),
-        eq(tasks.remindAt, remindAt),
-        isNull(tasks.reminderSentAt),
-        inArray(tasks.status, [...OPEN]),
-      ),
-    )
-    .returning(taskColumns);
-  return row ?? null;
-}
-
-/**
  * Claims up to `limit` reminders due at `now` that were not sent, oldest first, skipping rows
  * another sweeper holds (`tasks_reminder_due_idx`).
  */
@@ -62,11 +36,13 @@ export async function claimDueReminders(
     .returning(taskColumns);
 }
 
+export interface Recipient {
+  email: string;
+  fullName: string | null;
+}
+
 /** The address a reminder goes to: an active account's, or null. */
-export async function findRecipient(
-  tx: Executor,
-  userId: string,
-): Promise<{ email: string; fullName: string | null } | null> {
+export async function findRecipient(tx: Executor, userId: string): Promise<Recipient | null> {
   const [row] = await tx
     .select({ email: users.email, fullName: users.fullName })
     .from(users)

@@ -8,10 +8,10 @@ import type { Clock } from '../../lib/clock.js';
 import { escapeHtml } from '../../lib/mailer.js';
 import { insertEvent } from '../activity/events.repository.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
-import { claimDueReminders, claimReminder, findRecipient } from './reminders.repository.js';
+import { claimDueReminders, findRecipient, type Recipient } from './reminders.repository.js';
 
-/** Reminders claimed per sweeper transaction. */
-const SWEEP_BATCH = 500;
+/** Reminders claimed per transaction. */
+const BATCH = 500;
 
 export interface RemindersServiceOptions {
   db: Database;
@@ -22,9 +22,10 @@ export interface RemindersServiceOptions {
 
 /**
  * Reminders fire once at `remind_at`: a `task.reminder` event and a mail to the assignee (or
- * the creator of an unassigned task). Whoever fires one (its job, or the sweeper) first marks
- * it sent in the same statement that checks it is still due, so it fires once however many
- * workers try; the event and the mail commit with that mark.
+ * the creator of an unassigned task). Whoever fires one (its job, another reminder's job, or
+ * the sweeper) marks it sent in the same statement that checks it is still due and unsent,
+ * skipping rows another worker holds, so it fires once however many workers try; the event
+ * and the mail commit with that mark.
  */
 export class RemindersService {
   private readonly db: Database;
@@ -49,31 +50,32 @@ export class RemindersService {
     );
   }
 
-  /** Fires the reminder planned for `remindAt`; false when it is no longer due or already sent. */
-  async fire(taskId: string, remindAt: Date): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const task = await claimReminder(tx, taskId, remindAt, this.clock.now());
-      if (task === null) return false;
-      await this.deliver(tx, task);
-      return true;
-    });
-  }
-
-  /** Fires every reminder that is due and was not sent; returns how many. */
-  async sweep(): Promise<number> {
+  /**
+   * Fires every reminder that is due and was not sent, a batch per transaction; returns how
+   * many. A reminder's job and the minute sweeper both come here: the job is a wake-up at
+   * `remind_at`, so a job whose reminder moved, was sent, or whose task was completed or
+   * deleted finds nothing of its own to do, and when many reminders fall due together the
+   * first jobs fire them in batches and the rest find them sent.
+   */
+  async fireDue(): Promise<number> {
     let total = 0;
     for (;;) {
       const count = await this.db.transaction(async (tx) => {
-        const claimed = await claimDueReminders(tx, this.clock.now(), SWEEP_BATCH);
-        for (const task of claimed) await this.deliver(tx, task);
+        const claimed = await claimDueReminders(tx, this.clock.now(), BATCH);
+        const recipients = new Map<string, Recipient | null>();
+        for (const task of claimed) await this.deliver(tx, task, recipients);
         return claimed.length;
       });
       total += count;
-      if (count < SWEEP_BATCH) return total;
+      if (count < BATCH) return total;
     }
   }
 
-  private async deliver(tx: Executor, task: TaskRow): Promise<void> {
+  private async deliver(
+    tx: Executor,
+    task: TaskRow,
+    recipients: Map<string, Recipient | null>,
+  ): Promise<void> {
     await insertEvent(tx, {
       type: 'task.reminder',
       projectId: task.projectId,
@@ -82,8 +84,10 @@ export class RemindersService {
       data: toTaskPublic(task),
     });
     const userId = task.assigneeId ?? task.createdBy;
-    const recipient = userId === null ? null : await findRecipient(tx, userId);
-    if (recipient === null) return;
+    if (userId === null) return;
+    if (!recipients.has(userId)) recipients.set(userId, await findRecipient(tx, userId));
+    const recipient = recipients.get(userId);
+    if (recipient == null) return;
     const link = `${this.config.publicUrl}/tasks/${task.id}`;
     const due =
       task.dueAt === null ? 'It has no due date.' : `It is due ${task.dueAt.toISOString()}.`;
