@@ -111,6 +111,8 @@ async function measure(url: string): Promise<void> {
     await sleep(200);
     fired = await count(probe, sent);
   }
+  // Seen committed by this poll (every 200 ms): includes the commit the claim times below do not.
+  const committedSeconds = (Date.now() - due.getTime()) / 1000;
   const lateness = resultRows<{ p50: number; p99: number; max: number }>(
     await probe.db.execute(sql`
       select percentile_cont(0.5) within group (order by ms) as p50,
@@ -133,11 +135,11 @@ async function measure(url: string): Promise<void> {
   );
   for (const worker of workers) await close(worker);
 
-  const allSeconds = Number(lateness.max) / 1000;
+  const allSeconds = Math.max(Number(lateness.max) / 1000, committedSeconds);
   const once = events === total && distinct === total && mails === total;
   console.log(
     `${total} reminders due at the same second, ${instances} worker instances: ` +
-      `${fired} fired; last ${allSeconds.toFixed(1)} s after the due time ` +
+      `${fired} fired, all committed ${committedSeconds.toFixed(1)} s after the due time ` +
       `(lateness p50 ${(Number(lateness.p50) / 1000).toFixed(1)} s, p99 ${(Number(lateness.p99) / 1000).toFixed(1)} s); ` +
       `events ${events} (${distinct} tasks), mails queued ${mails}`,
   );

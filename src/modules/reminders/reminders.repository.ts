@@ -41,12 +41,15 @@ export interface Recipient {
   fullName: string | null;
 }
 
-/** The address a reminder goes to: an active account's, or null. */
-export async function findRecipient(tx: Executor, userId: string): Promise<Recipient | null> {
-  const [row] = await tx
-    .select({ email: users.email, fullName: users.fullName })
+/** The addresses reminders go to, by user id: active accounts only. */
+export async function findRecipients(
+  tx: Executor,
+  userIds: string[],
+): Promise<Map<string, Recipient>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await tx
+    .select({ id: users.id, email: users.email, fullName: users.fullName })
     .from(users)
-    .where(and(eq(users.id, userId), eq(users.isActive, true)))
-    .limit(1);
-  return row ?? null;
+    .where(and(inArray(users.id, userIds), eq(users.isActive, true)));
+  return new Map(rows.map(({ id, ...recipient }) => [id, recipient]));
 }

@@ -2,13 +2,13 @@ import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import type { TaskRow } from '../../db/schema/index.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
-import { enqueueMail } from '../../jobs/mail.js';
+import { mailQueue } from '../../jobs/mail.js';
 import { reminderQueue } from '../../jobs/reminders.js';
 import type { Clock } from '../../lib/clock.js';
-import { escapeHtml } from '../../lib/mailer.js';
-import { insertEvent } from '../activity/events.repository.js';
+import { escapeHtml, type Mail } from '../../lib/mailer.js';
+import { insertEvents } from '../activity/events.repository.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
-import { claimDueReminders, findRecipient, type Recipient } from './reminders.repository.js';
+import { claimDueReminders, findRecipients, type Recipient } from './reminders.repository.js';
 
 /** Reminders claimed per transaction. */
 const BATCH = 500;
@@ -62,8 +62,7 @@ export class RemindersService {
     for (;;) {
       const count = await this.db.transaction(async (tx) => {
         const claimed = await claimDueReminders(tx, this.clock.now(), BATCH);
-        const recipients = new Map<string, Recipient | null>();
-        for (const task of claimed) await this.deliver(tx, task, recipients);
+        await this.deliver(tx, claimed);
         return claimed.length;
       });
       total += count;
@@ -71,34 +70,41 @@ export class RemindersService {
     }
   }
 
-  private async deliver(
-    tx: Executor,
-    task: TaskRow,
-    recipients: Map<string, Recipient | null>,
-  ): Promise<void> {
-    await insertEvent(tx, {
-      type: 'task.reminder',
-      projectId: task.projectId,
-      actorId: null,
-      entityId: task.id,
-      data: toTaskPublic(task),
-    });
-    const userId = task.assigneeId ?? task.createdBy;
-    if (userId === null) return;
-    if (!recipients.has(userId)) recipients.set(userId, await findRecipient(tx, userId));
-    const recipient = recipients.get(userId);
-    if (recipient == null) return;
+  /** The events and mails of claimed reminders, each written with one statement. */
+  private async deliver(tx: Executor, claimed: TaskRow[]): Promise<void> {
+    await insertEvents(
+      tx,
+      claimed.map((task) => ({
+        type: 'task.reminder' as const,
+        projectId: task.projectId,
+        actorId: null,
+        entityId: task.id,
+        data: toTaskPublic(task),
+      })),
+    );
+    const recipientOf = (task: TaskRow) => task.assigneeId ?? task.createdBy;
+    const ids = [...new Set(claimed.map(recipientOf).filter((id) => id !== null))];
+    const recipients = await findRecipients(tx, ids);
+    const mails: Mail[] = [];
+    for (const task of claimed) {
+      const recipient = recipients.get(recipientOf(task) ?? '');
+      if (recipient !== undefined) mails.push(this.mail(task, recipient));
+    }
+    await this.jobs.sendMany(tx, mailQueue, mails);
+  }
+
+  private mail(task: TaskRow, recipient: Recipient): Mail {
     const link = `${this.config.publicUrl}/tasks/${task.id}`;
     const due =
       task.dueAt === null ? 'It has no due date.' : `It is due ${task.dueAt.toISOString()}.`;
     const title = task.title.length > 150 ? `${task.title.slice(0, 150)}…` : task.title;
-    await enqueueMail(this.jobs, tx, {
+    return {
       to: recipient.email,
       subject: `Reminder: ${title}`,
       text: `A reminder for “${task.title}”. ${due}\n\n${link}\n`,
       html:
         `<p>A reminder for “${escapeHtml(task.title)}”. ${escapeHtml(due)}</p>` +
         `<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`,
-    });
+    };
   }
 }
