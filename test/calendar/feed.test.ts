@@ -137,7 +137,7 @@ describe('calendar feed', () => {
     expect((await feed(fresh)).statusCode).toBe(200);
   });
 
-  it('when the member leaves the project, then the token stops working', async () => {
+  it('when the member leaves the project, then the token stops working, also after rejoining', async () => {
     const leaver = await createUser(t.app);
     await addMember(t.app, projectId, owner, leaver, 'editor');
     const { token } = (await newToken(leaver)).json<{ token: string }>();
@@ -148,6 +148,9 @@ describe('calendar feed', () => {
       headers: owner.headers,
     });
     expect(removed.statusCode).toBe(204);
+    expect((await feed(token)).statusCode).toBe(404);
+    // Joining again does not revive the old token.
+    await addMember(t.app, projectId, owner, leaver, 'editor');
     expect((await feed(token)).statusCode).toBe(404);
   });
 

@@ -11,9 +11,7 @@ ALTER TABLE "tasks" ADD COLUMN "reminder_sent_at" timestamp (3) with time zone;-
 ALTER TABLE "tasks" ADD COLUMN "recurrence" text;--> statement-breakpoint
 ALTER TABLE "tasks" ADD COLUMN "timezone" text;--> statement-breakpoint
 ALTER TABLE "tasks" ADD COLUMN "series_id" uuid;--> statement-breakpoint
-ALTER TABLE "calendar_tokens" ADD CONSTRAINT "calendar_tokens_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "calendar_tokens" ADD CONSTRAINT "calendar_tokens_project_id_projects_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."projects"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "calendar_tokens_project_idx" ON "calendar_tokens" USING btree ("project_id");--> statement-breakpoint
+ALTER TABLE "calendar_tokens" ADD CONSTRAINT "calendar_tokens_membership_fk" FOREIGN KEY ("project_id","user_id") REFERENCES "public"."project_members"("project_id","user_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "tasks_reminder_due_idx" ON "tasks" USING btree ("remind_at") WHERE "tasks"."reminder_sent_at" is null and "tasks"."remind_at" is not null and "tasks"."status" in ('todo', 'in_progress');--> statement-breakpoint
 CREATE INDEX "tasks_series_idx" ON "tasks" USING btree ("series_id");--> statement-breakpoint
 -- Reminders never fired before this release: those already past are not sent all at once now.

@@ -1,27 +1,27 @@
-import { index, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { timestamptz } from './columns.js';
-import { projects } from './tasks.js';
-import { users } from './users.js';
+import { projectMembers } from './tasks.js';
 
 /**
  * Read-only calendar feed tokens: one per user and project, stored as a hash. A new one replaces
- * the old; the token works only while its user is still a member of the project.
+ * the old. It belongs to the membership: when the user leaves the project (or either is deleted)
+ * the token goes too, so being added again later does not revive it.
  */
 export const calendarTokens = pgTable(
   'calendar_tokens',
   {
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    projectId: uuid('project_id')
-      .notNull()
-      .references(() => projects.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
+    projectId: uuid('project_id').notNull(),
     tokenHash: text('token_hash').notNull().unique(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
   (table) => [
     primaryKey({ columns: [table.userId, table.projectId] }),
-    index('calendar_tokens_project_idx').on(table.projectId),
+    foreignKey({
+      name: 'calendar_tokens_membership_fk',
+      columns: [table.projectId, table.userId],
+      foreignColumns: [projectMembers.projectId, projectMembers.userId],
+    }).onDelete('cascade'),
   ],
 );
 
