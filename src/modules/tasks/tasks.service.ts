@@ -32,12 +32,11 @@ import {
 import type { TaskRow } from '../../db/schema/index.js';
 import type { RemindersService } from '../reminders/reminders.service.js';
 import {
-  canonicalTimezone,
-  nextOccurrence,
-  normaliseRecurrence,
-  RecurrenceError,
-  shiftLike,
-} from './recurrence.js';
+  checkedRecurrence,
+  checkedTimezone,
+  nextOccurrenceOf,
+  seriesChanges,
+} from './task-series.js';
 import type {
   TaskCreate,
   TaskListQuery,
@@ -82,39 +81,6 @@ const date = (value: string | null | undefined): Date | null | undefined =>
 
 const isOpen = (status: TaskRow['status']): boolean =>
   status === 'todo' || status === 'in_progress';
-
-function checkedTimezone(zone: string): string {
-  try {
-    return canonicalTimezone(zone);
-  } catch (error) {
-    throw asProblem(error);
-  }
-}
-
-/**
- * The rule in canonical form, once it is known to be valid and to have a computable next
- * occurrence after `anchor` (the due date, else the reminder) in `timezone`.
- */
-function checkedRecurrence(rule: string, timezone: string | null, anchor: Date | null): string {
-  try {
-    const canonical = normaliseRecurrence(rule);
-    if (anchor === null) {
-      throw new RecurrenceError('recurrence', 'needs due_at or remind_at to start from');
-    }
-    nextOccurrence(canonical, timezone ?? 'UTC', anchor);
-    return canonical;
-  } catch (error) {
-    throw asProblem(error);
-  }
-}
-
-function asProblem(error: unknown): unknown {
-  if (!(error instanceof RecurrenceError)) return error;
-  const code = error.field === 'recurrence' ? 'invalid_recurrence' : 'invalid_timezone';
-  return new AppError(code, `${error.field} ${error.message}.`, {
-    errors: [{ location: 'body', field: error.field, message: error.message, code }],
-  });
-}
 
 function sortValueOf(value: unknown): string | number | null {
   if (value instanceof Date) return value.toISOString();
@@ -279,24 +245,7 @@ export class TasksService {
       const remindMoved = remindAt?.getTime() !== current.remindAt?.getTime();
       // A new reminder time is a new reminder, whether or not the old one went out.
       if (remindMoved) changes.reminderSentAt = null;
-      if (input.timezone !== undefined) {
-        changes.timezone = input.timezone === null ? null : checkedTimezone(input.timezone);
-      }
-      const timezone = changes.timezone === undefined ? current.timezone : changes.timezone;
-      const dueAt = changes.dueAt === undefined ? current.dueAt : changes.dueAt;
-      const rule = input.recurrence === undefined ? current.recurrence : input.recurrence;
-      if (
-        rule !== null &&
-        (input.recurrence !== undefined ||
-          input.timezone !== undefined ||
-          input.due_at !== undefined ||
-          input.remind_at !== undefined)
-      ) {
-        changes.recurrence = checkedRecurrence(rule, timezone, dueAt ?? remindAt);
-        if (current.seriesId === null) changes.seriesId = taskId;
-      } else if (input.recurrence === null) {
-        changes.recurrence = null;
-      }
+      Object.assign(changes, seriesChanges(input, current, changes));
       if (input.position !== undefined) changes.position = input.position;
       if (input.parent_id !== undefined) changes.parentId = parentId;
       if (moving) changes.projectId = projectId;
@@ -367,36 +316,9 @@ export class TasksService {
     done: TaskRow,
     rule: string,
   ): Promise<void> {
-    const zone = done.timezone ?? 'UTC';
-    const anchor = done.dueAt ?? done.remindAt;
-    if (anchor === null) return;
-    let next: ReturnType<typeof nextOccurrence>;
-    try {
-      next = nextOccurrence(rule, zone, anchor);
-    } catch (error) {
-      throw asProblem(error);
-    }
+    const next = nextOccurrenceOf(done, rule, newId(), this.clock.now().getTime());
     if (next === null) return;
-    const remindAt =
-      done.remindAt === null ? null : shiftLike(anchor, next.at, done.remindAt, zone);
-    const task = await insertTask(tx, {
-      id: newId(),
-      projectId: done.projectId,
-      parentId: done.parentId,
-      title: done.title,
-      description: done.description,
-      status: 'todo',
-      priority: done.priority,
-      labels: done.labels,
-      assigneeId: done.assigneeId,
-      dueAt: done.dueAt === null ? null : next.at,
-      remindAt,
-      recurrence: next.rule,
-      timezone: done.timezone,
-      seriesId: done.seriesId ?? done.id,
-      position: this.clock.now().getTime(),
-      createdBy: done.createdBy,
-    });
+    const task = await insertTask(tx, next);
     await insertEvent(tx, {
       type: 'task.created',
       projectId: task.projectId,
@@ -404,7 +326,7 @@ export class TasksService {
       entityId: task.id,
       data: toTaskPublic(task),
     });
-    if (remindAt !== null) await this.reminders.plan(tx, task.id, remindAt);
+    if (task.remindAt !== null) await this.reminders.plan(tx, task.id, task.remindAt);
   }
 
   async delete(userId: string, taskId: string, expectedVersion: number | undefined): Promise<void> {
