@@ -2,7 +2,8 @@
  * `npx tsx bench/reminders.ts [--reminders 10000] [--instances 2] [--lead <s>]` (also run at the
  * end of `npm run bench`): on a throw-away PostgreSQL database (`BENCH_DATABASE_URL`, an admin
  * URL; default the local server), plans that many reminders for the same moment, `--lead`
- * seconds ahead (default: one second per 150 reminders, at least 10), each through the reminder job the application sends when a task is written.
+ * seconds ahead (default: one second per 150 reminders, at least 10), each through the reminder
+ * job the application sends when a task is written.
  * Then `--instances` workers (each with its own job queue and services, as separate processes
  * would have) start, and the harness waits for every reminder to fire. Prints how long after
  * the due moment the last one fired, the lateness percentiles, and checks that each fired
