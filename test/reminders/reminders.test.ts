@@ -62,10 +62,15 @@ describe('reminders', () => {
     const task = await createTask(t.app, projectId, owner, {
       title: 'Call the bank; ask about fees',
       assignee_id: assignee.user.id,
+      due_at: '2026-11-23T09:30:00.000Z',
+      timezone: 'Europe/Berlin',
       remind_at: inSeconds(1),
     });
     const [mail] = await smtp.waitFor(assignee.user.email, 1, 15_000);
     expect(mail?.raw).toContain('Reminder: Call the bank');
+    expect(mail?.raw.replace(/=\r?\n/g, '')).toContain(
+      'Monday, 23 November 2026 at 10:30 (Europe/Berlin)',
+    );
     expect(mail?.raw.replace(/=\r?\n/g, '')).toContain(`${PUBLIC_URL}/tasks/${task.id}`);
     const fired = await reminderEvents(t.app, task.id);
     expect(fired).toHaveLength(1);

@@ -7,8 +7,22 @@ import { reminderQueue } from '../../jobs/reminders.js';
 import type { Clock } from '../../lib/clock.js';
 import { escapeHtml, type Mail } from '../../lib/mailer.js';
 import { insertEvents } from '../activity/events.repository.js';
+import { isDateOnly } from '../tasks/recurrence.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
 import { claimDueReminders, findRecipients, type Recipient } from './reminders.repository.js';
+
+/** The due date as its reader would say it: in the task's time zone, without a time if it has none. */
+function dueText(task: TaskRow): string {
+  const timeZone = task.timezone ?? 'UTC';
+  const dueAt = task.dueAt ?? new Date(0);
+  const dateOnly = isDateOnly(dueAt, timeZone);
+  const text = new Intl.DateTimeFormat('en-GB', {
+    dateStyle: 'full',
+    ...(dateOnly ? {} : { timeStyle: 'short' }),
+    timeZone,
+  }).format(dueAt);
+  return dateOnly ? `on ${text}` : `${text} (${timeZone})`;
+}
 
 /** Reminders claimed per transaction. */
 const BATCH = 500;
@@ -95,8 +109,7 @@ export class RemindersService {
 
   private mail(task: TaskRow, recipient: Recipient): Mail {
     const link = `${this.config.publicUrl}/tasks/${task.id}`;
-    const due =
-      task.dueAt === null ? 'It has no due date.' : `It is due ${task.dueAt.toISOString()}.`;
+    const due = task.dueAt === null ? 'It has no due date.' : `It is due ${dueText(task)}.`;
     const title = task.title.length > 150 ? `${task.title.slice(0, 150)}…` : task.title;
     return {
       to: recipient.email,
