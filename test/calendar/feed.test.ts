@@ -127,6 +127,34 @@ describe('calendar feed', () => {
     ]);
   });
 
+  it('when the feed is asked for again with its ETag, then 304 until a task changes', async () => {
+    const project = await createProject(t.app, owner);
+    const task = await createTask(t.app, project, owner, { due_at: '2026-12-01T10:00:00.000Z' });
+    const { token } = (await newToken(owner, project)).json<{ token: string }>();
+    const first = await feed(token, project);
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const again = await t.app.inject({
+      url: `/api/v1/projects/${project}/calendar.ics?token=${token}`,
+      headers: { 'if-none-match': etag },
+    });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    const changed = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/tasks/${task.id}`,
+      headers: owner.headers,
+      payload: { title: 'Renamed' },
+    });
+    expect(changed.statusCode).toBe(200);
+    const after = await t.app.inject({
+      url: `/api/v1/projects/${project}/calendar.ics?token=${token}`,
+      headers: { 'if-none-match': etag },
+    });
+    expect(after.statusCode).toBe(200);
+    expect(after.body).toContain('SUMMARY:Renamed');
+  });
+
   it('when the token is regenerated, then the old one stops working', async () => {
     const old = (await newToken(owner)).json<{ token: string }>().token;
     expect((await feed(old)).statusCode).toBe(200);
