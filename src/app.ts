@@ -20,6 +20,7 @@ import { Mailer } from './lib/mailer.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { calendarRoutes } from './modules/calendar/calendar.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { jobsRoutes } from './modules/jobs/jobs.routes.js';
@@ -221,6 +222,7 @@ async function assembleApp(
     commentsRoutes,
     activityRoutes,
     jobsRoutes,
+    calendarRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

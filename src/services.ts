@@ -4,6 +4,12 @@ import { type Clock, systemClock } from './lib/clock.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { mailHandler, mailQueue } from './jobs/mail.js';
 import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
+import {
+  reminderHandler,
+  reminderQueue,
+  reminderSweepHandler,
+  reminderSweepQueue,
+} from './jobs/reminders.js';
 import type { Mailer } from './lib/mailer.js';
 import { ActivityService } from './modules/activity/activity.service.js';
 import { EventRelay } from './modules/activity/event-relay.js';
@@ -15,6 +21,8 @@ import { CommentsService } from './modules/comments/comments.service.js';
 import { UserJobsService } from './modules/jobs/jobs.service.js';
 import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
+import { CalendarService } from './modules/calendar/calendar.service.js';
+import { RemindersService } from './modules/reminders/reminders.service.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersService } from './modules/users/users.service.js';
 
@@ -57,6 +65,8 @@ export interface Services {
   tasks: TasksService;
   comments: CommentsService;
   activity: ActivityService;
+  reminders: RemindersService;
+  calendar: CalendarService;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
@@ -69,7 +79,8 @@ export function createServices({
   const { config } = deps;
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
-  registerJobHandlers(deps);
+  const reminders = new RemindersService(deps);
+  registerJobHandlers(deps, reminders);
   return {
     clock,
     events: deps.events,
@@ -82,9 +93,11 @@ export function createServices({
     users: new UsersService({ ...deps, accountMail }),
     projects: new ProjectsService(deps),
     members: new MembersService(deps),
-    tasks: new TasksService(deps),
+    tasks: new TasksService({ ...deps, reminders }),
     comments: new CommentsService(deps),
     activity: new ActivityService(deps),
+    reminders,
+    calendar: new CalendarService(deps),
   };
 }
 
@@ -92,9 +105,14 @@ export function createServices({
  * Every queue and the handler that runs its jobs. Registered wherever services are built, so
  * the server (with `WORKERS=true`) and `npm run worker` run the same handlers.
  */
-function registerJobHandlers({ jobs, mailer, db, config, clock }: ServiceDeps): void {
+function registerJobHandlers(
+  { jobs, mailer, db, config, clock }: ServiceDeps,
+  reminders: RemindersService,
+): void {
   jobs.register(mailQueue, mailHandler(mailer));
   jobs.register(maintenanceQueue, maintenanceHandler({ db, config, clock }));
+  jobs.register(reminderQueue, reminderHandler(reminders));
+  jobs.register(reminderSweepQueue, reminderSweepHandler(reminders));
 }
 
 declare module 'fastify' {

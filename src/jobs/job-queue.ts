@@ -276,6 +276,24 @@ export class JobQueue {
     });
   }
 
+  /** Enqueues several jobs of one queue in `tx` with a single statement, as `send()` would each. */
+  async sendMany<Q extends QueueDefinition>(
+    tx: Executor,
+    queue: Q,
+    payloads: Payload<Q>[],
+  ): Promise<void> {
+    if (!this.#queues.has(queue.name)) throw new Error(`queue "${queue.name}" is not registered`);
+    if (!payloads.every((payload) => queue.check(payload))) {
+      throw new InvalidPayloadError(queue.name);
+    }
+    if (payloads.length === 0) return;
+    await this.#boss.insert(
+      queue.name,
+      payloads.map((data) => ({ data: data as object })),
+      { db: inTransaction(tx) },
+    );
+  }
+
   /** Test seam: runs a queue's handler on a payload now, in this process, without the queue. */
   async run<Q extends QueueDefinition>(queue: Q, payload: Payload<Q>): Promise<unknown> {
     const controller = new AbortController();

@@ -6,6 +6,11 @@ function isHealthProbe(route: string | undefined): boolean {
   return route?.startsWith('/health/') === true;
 }
 
+/** Secrets that travel in a query string (calendar feed tokens) never reach the log. */
+function withoutSecrets(url: string): string {
+  return url.replace(/([?&](?:token|ticket)=)[^&#]*/gi, '$1[redacted]');
+}
+
 /**
  * One line per request once it is answered, in place of Fastify's two (`incoming request` and
  * `request completed`, each with nested `req`/`res` objects). The request id comes from the
@@ -17,7 +22,7 @@ export default fp(
     app.addHook('onResponse', async (request, reply) => {
       const line = {
         method: request.method,
-        url: request.url,
+        url: withoutSecrets(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ...(request.problemCode === null ? {} : { code: request.problemCode }),

@@ -88,6 +88,26 @@ describe('job queue', () => {
     expect(failed).toMatchObject({ retryCount: 2, output: { message: 'attempt 3 failed' } });
   }, 90_000);
 
+  it('when several jobs are sent at once, then they commit and run with their transaction, and a bad one refuses them all', async () => {
+    const queue = testQueue();
+    const seen: number[] = [];
+    const jobs = await startQueue(queue, async ({ n }) => {
+      seen.push(n);
+    });
+    await database.db
+      .transaction(async (tx) => {
+        await jobs.sendMany(tx, queue, [{ n: 1 }, { n: 2 }]);
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await expect(
+      database.db.transaction((tx) => jobs.sendMany(tx, queue, [{ n: 3 }, { n: 'x' } as never])),
+    ).rejects.toBeInstanceOf(InvalidPayloadError);
+    await database.db.transaction((tx) => jobs.sendMany(tx, queue, [{ n: 4 }, { n: 5 }]));
+    await waitFor(() => seen.length === 2, 'both jobs');
+    expect(seen.sort()).toEqual([4, 5]);
+  });
+
   it('when a payload does not match its schema, then send refuses it', async () => {
     const queue = testQueue();
     const jobs = await startQueue(queue, async () => undefined);

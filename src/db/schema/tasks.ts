@@ -74,6 +74,14 @@ export const tasks = pgTable(
     assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
     dueAt: timestamptz('due_at'),
     remindAt: timestamptz('remind_at'),
+    /** When the reminder for the current `remind_at` fired; cleared whenever `remind_at` changes. */
+    reminderSentAt: timestamptz('reminder_sent_at'),
+    /** An RFC 5545 RRULE value (`FREQ=WEEKLY;BYDAY=MO`), without `RRULE:` or `DTSTART`. */
+    recurrence: text('recurrence'),
+    /** IANA time zone the recurrence (and an all-day due date) is read in; null means UTC. */
+    timezone: text('timezone'),
+    /** The occurrences of one recurring task share it (the first occurrence's id). */
+    seriesId: uuid('series_id'),
     completedAt: timestamptz('completed_at'),
     position: doublePrecision('position').notNull().default(0),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
@@ -100,6 +108,13 @@ export const tasks = pgTable(
     index('tasks_labels_idx').using('gin', table.labels),
     index('tasks_search_idx').using('gin', table.search),
     index('tasks_created_idx').on(table.createdAt, table.id),
+    // The reminder sweeper's scan: only reminders still to send on open tasks.
+    index('tasks_reminder_due_idx')
+      .on(table.remindAt)
+      .where(
+        sql`${table.reminderSentAt} is null and ${table.remindAt} is not null and ${table.status} in ('todo', 'in_progress')`,
+      ),
+    index('tasks_series_idx').on(table.seriesId),
   ],
 );
 

@@ -14,6 +14,13 @@ export async function insertEvent(tx: Executor, event: NewEvent): Promise<void> 
   signalAfterCommit(tx);
 }
 
+/** Writes several events with one statement, in `tx` (see `insertEvent`). */
+export async function insertEvents(tx: Executor, batch: NewEvent[]): Promise<void> {
+  if (batch.length === 0) return;
+  await tx.insert(events).values(batch.map((event) => ({ id: newId(), ...event })));
+  signalAfterCommit(tx);
+}
+
 export function toEventPublic(row: EventRow): EventPublic {
   return {
     id: row.id,

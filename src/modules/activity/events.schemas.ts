@@ -85,7 +85,8 @@ const DESCRIPTIONS: Record<EventType, string> = {
   'task.created': 'A task was created; `data` is the task.',
   'task.updated': 'A task changed; `data` is the task after the change.',
   'task.completed': 'A task’s status became `done`; `data` is the task.',
-  'task.reminder': 'A task’s `remind_at` came; `data` is the task.',
+  'task.reminder':
+    'A task’s `remind_at` came and its reminder was sent; `data` is the task, `actor_id` null.',
   'task.moved':
     'A task moved between projects: one event in the source project and one in the target.',
   'task.deleted': 'A task was deleted with its subtasks and comments.',

@@ -27,6 +27,10 @@ export type TaskChanges = Partial<
     | 'assigneeId'
     | 'dueAt'
     | 'remindAt'
+    | 'reminderSentAt'
+    | 'recurrence'
+    | 'timezone'
+    | 'seriesId'
     | 'completedAt'
     | 'position'
     | 'parentId'
@@ -34,7 +38,8 @@ export type TaskChanges = Partial<
   >
 >;
 
-const { search: _search, ...taskColumns } = getTableColumns(tasks);
+/** Every column but the search vector, which is an index input and never read back. */
+export const { search: _search, ...taskColumns } = getTableColumns(tasks);
 
 /** A task with the caller's role in its project, in one indexed lookup: the hot path of GET /tasks/{id}. */
 export function prepareFindTaskForUser(db: Database) {

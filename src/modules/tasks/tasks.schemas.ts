@@ -1,11 +1,11 @@
 import { nullable, TimestampSchema, UuidSchema, VersionSchema } from '../../lib/schema-types.js';
 import Type, { type Static } from 'typebox';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
+import { RECURRENCE_MAX_LENGTH, TIMEZONE_MAX_LENGTH } from './recurrence.js';
 
 const uuid = UuidSchema;
 const nullableUuid = nullable(uuid);
 const time = TimestampSchema;
-const nullableTime = nullable(time);
 
 export const StatusSchema = Type.Union([
   Type.Literal('todo'),
@@ -30,6 +30,37 @@ const labels = Type.Array(label, {
   description: 'Up to 20 distinct labels of 1–50 characters.',
 });
 const position = Type.Number({ description: 'Manual ordering; any finite number.' });
+const dueAt = nullable(time, {
+  description:
+    'When the task is due. Local midnight in the task’s `timezone` (UTC when none) means a date ' +
+    'without a time of day: the calendar feed shows it as an all-day event.',
+  examples: ['2026-11-23T09:00:00.000Z'],
+});
+const remindAt = nullable(time, {
+  description:
+    'When the assignee (or, for an unassigned task, its creator) gets a reminder mail and a ' +
+    '`task.reminder` event, once. Moving it plans the reminder again; a done or canceled task ' +
+    'is not reminded.',
+  examples: ['2026-11-23T08:30:00.000Z'],
+});
+const recurrence = nullable(Type.String({ minLength: 1, maxLength: RECURRENCE_MAX_LENGTH }), {
+  description:
+    'An RFC 5545 RRULE value without `RRULE:` or `DTSTART` (the due date is the start), e.g. ' +
+    '`FREQ=WEEKLY;BYDAY=MO`. `FREQ` is DAILY, WEEKLY, MONTHLY or YEARLY; parts: INTERVAL, ' +
+    'COUNT (occurrences from this one on), UNTIL, BYDAY, BYMONTHDAY, BYMONTH, BYYEARDAY, ' +
+    'BYWEEKNO, BYSETPOS, BYHOUR, BYMINUTE, WKST. Needs `due_at` or `remind_at`. Completing ' +
+    'the task creates the next occurrence, due (and reminded) as the rule says in `timezone`, ' +
+    'and hands the rule on to it; null stops the series and leaves past occurrences as they ' +
+    'are. An invalid rule, or one whose next occurrence cannot be found, is 422 ' +
+    '`invalid_recurrence`.',
+  examples: ['FREQ=WEEKLY;BYDAY=MO', 'FREQ=MONTHLY;BYMONTHDAY=31'],
+});
+const timezone = nullable(Type.String({ minLength: 1, maxLength: TIMEZONE_MAX_LENGTH }), {
+  description:
+    'The IANA time zone the recurrence and an all-day due date are read in (null: UTC), ' +
+    'stored under its canonical name. An unknown zone or a fixed offset is 422 `invalid_timezone`.',
+  examples: ['Europe/Berlin'],
+});
 
 export const TaskCreateSchema = Type.Object(
   {
@@ -39,8 +70,10 @@ export const TaskCreateSchema = Type.Object(
     priority: Type.Optional(PrioritySchema),
     labels: Type.Optional(labels),
     assignee_id: Type.Optional(nullable(uuid, { description: 'A member of the project.' })),
-    due_at: Type.Optional(nullableTime),
-    remind_at: Type.Optional(nullableTime),
+    due_at: Type.Optional(dueAt),
+    remind_at: Type.Optional(remindAt),
+    recurrence: Type.Optional(recurrence),
+    timezone: Type.Optional(timezone),
     position: Type.Optional(position),
     parent_id: Type.Optional(
       nullable(uuid, {
@@ -59,8 +92,10 @@ export const TaskUpdateSchema = Type.Object(
     priority: Type.Optional(PrioritySchema),
     labels: Type.Optional(labels),
     assignee_id: Type.Optional(nullableUuid),
-    due_at: Type.Optional(nullableTime),
-    remind_at: Type.Optional(nullableTime),
+    due_at: Type.Optional(dueAt),
+    remind_at: Type.Optional(remindAt),
+    recurrence: Type.Optional(recurrence),
+    timezone: Type.Optional(timezone),
     position: Type.Optional(position),
     parent_id: Type.Optional(nullableUuid),
     project_id: Type.Optional(
@@ -85,8 +120,13 @@ export const TaskPublicSchema = Type.Object({
   priority: PrioritySchema,
   labels,
   assignee_id: nullableUuid,
-  due_at: nullableTime,
-  remind_at: nullableTime,
+  due_at: dueAt,
+  remind_at: remindAt,
+  recurrence,
+  timezone,
+  series_id: nullable(uuid, {
+    description: 'Shared by the occurrences of a recurring task: the first occurrence’s id.',
+  }),
   completed_at: nullable(time, {
     description: 'Set by the server when status becomes done; cleared when it leaves done.',
   }),

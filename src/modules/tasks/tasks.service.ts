@@ -30,6 +30,13 @@ import {
   updateTask,
 } from './tasks.repository.js';
 import type { TaskRow } from '../../db/schema/index.js';
+import type { RemindersService } from '../reminders/reminders.service.js';
+import {
+  checkedRecurrence,
+  checkedTimezone,
+  nextOccurrenceOf,
+  seriesChanges,
+} from './task-series.js';
 import type {
   TaskCreate,
   TaskListQuery,
@@ -51,6 +58,9 @@ export function toTaskPublic(task: TaskRow): TaskPublic {
     assignee_id: task.assigneeId,
     due_at: task.dueAt?.toISOString() ?? null,
     remind_at: task.remindAt?.toISOString() ?? null,
+    recurrence: task.recurrence,
+    timezone: task.timezone,
+    series_id: task.seriesId,
     completed_at: task.completedAt?.toISOString() ?? null,
     position: task.position,
     created_by: task.createdBy,
@@ -69,6 +79,9 @@ function invalid(field: string, message: string, code = 'invalid_value'): AppErr
 const date = (value: string | null | undefined): Date | null | undefined =>
   value === undefined ? undefined : value === null ? null : new Date(value);
 
+const isOpen = (status: TaskRow['status']): boolean =>
+  status === 'todo' || status === 'in_progress';
+
 function sortValueOf(value: unknown): string | number | null {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
@@ -80,10 +93,20 @@ export class TasksService {
 
   private readonly db: Database;
   private readonly clock: Clock;
+  private readonly reminders: RemindersService;
 
-  constructor({ db, clock }: { db: Database; clock: Clock }) {
+  constructor({
+    db,
+    clock,
+    reminders,
+  }: {
+    db: Database;
+    clock: Clock;
+    reminders: RemindersService;
+  }) {
     this.db = db;
     this.clock = clock;
+    this.reminders = reminders;
     this.findForUser = prepareFindTaskForUser(db);
   }
 
@@ -124,8 +147,16 @@ export class TasksService {
       if (input.assignee_id != null) await this.checkAssignee(tx, input.assignee_id, projectId);
       const status = input.status ?? 'todo';
       const now = this.clock.now();
+      const id = newId();
+      const dueAt = date(input.due_at) ?? null;
+      const remindAt = date(input.remind_at) ?? null;
+      const timezone = input.timezone == null ? null : checkedTimezone(input.timezone);
+      const recurrence =
+        input.recurrence == null
+          ? null
+          : checkedRecurrence(input.recurrence, timezone, dueAt ?? remindAt);
       const task = await insertTask(tx, {
-        id: newId(),
+        id,
         projectId,
         parentId: input.parent_id ?? null,
         title: input.title,
@@ -134,8 +165,11 @@ export class TasksService {
         priority: input.priority ?? 'none',
         labels: input.labels ?? [],
         assigneeId: input.assignee_id ?? null,
-        dueAt: date(input.due_at) ?? null,
-        remindAt: date(input.remind_at) ?? null,
+        dueAt,
+        remindAt,
+        recurrence,
+        timezone,
+        seriesId: recurrence === null ? null : id,
         completedAt: status === 'done' ? now : null,
         position: input.position ?? now.getTime(),
         createdBy: userId,
@@ -147,6 +181,7 @@ export class TasksService {
         entityId: task.id,
         data: toTaskPublic(task),
       });
+      if (remindAt !== null && isOpen(status)) await this.reminders.plan(tx, task.id, remindAt);
       return task;
     });
   }
@@ -206,6 +241,11 @@ export class TasksService {
       if (input.assignee_id !== undefined) changes.assigneeId = input.assignee_id;
       if (input.due_at !== undefined) changes.dueAt = date(input.due_at) ?? null;
       if (input.remind_at !== undefined) changes.remindAt = date(input.remind_at) ?? null;
+      const remindAt = changes.remindAt === undefined ? current.remindAt : changes.remindAt;
+      const remindMoved = remindAt?.getTime() !== current.remindAt?.getTime();
+      // A new reminder time is a new reminder, whether or not the old one went out.
+      if (remindMoved) changes.reminderSentAt = null;
+      Object.assign(changes, seriesChanges(input, current, changes));
       if (input.position !== undefined) changes.position = input.position;
       if (input.parent_id !== undefined) changes.parentId = parentId;
       if (moving) changes.projectId = projectId;
@@ -215,9 +255,24 @@ export class TasksService {
         else if (current.status === 'done') changes.completedAt = null;
       }
 
+      const completing = changes.status === 'done';
+      const recurring = changes.recurrence === undefined ? current.recurrence : changes.recurrence;
+      // The rule moves on to the next occurrence, so reopening this one cannot fork the series.
+      if (completing && recurring !== null) changes.recurrence = null;
+
       const updated = await updateTask(tx, taskId, changes, expectedVersion);
       if (updated === null) throw preconditionFailed();
       const task = toTaskPublic(updated);
+      const reopened =
+        changes.status !== undefined && isOpen(changes.status) && !isOpen(current.status);
+      if (
+        updated.remindAt !== null &&
+        updated.reminderSentAt === null &&
+        isOpen(updated.status) &&
+        (remindMoved || reopened)
+      ) {
+        await this.reminders.plan(tx, taskId, updated.remindAt);
+      }
       if (moving) {
         // Both projects hear of it; the source's members may not see the target, so not the task.
         const moved = { id: taskId, from_project_id: current.projectId, to_project_id: projectId };
@@ -244,8 +299,34 @@ export class TasksService {
           data: task,
         });
       }
+      if (completing && recurring !== null)
+        await this.createNextOccurrence(tx, userId, updated, recurring);
       return updated;
     });
+  }
+
+  /**
+   * The occurrence after `done` of its series, in the completing transaction: due (and
+   * reminded) as `rule` says in the task's time zone, with the rule handed on. None when the
+   * series has ended.
+   */
+  private async createNextOccurrence(
+    tx: Executor,
+    userId: string,
+    done: TaskRow,
+    rule: string,
+  ): Promise<void> {
+    const next = nextOccurrenceOf(done, rule, newId(), this.clock.now().getTime());
+    if (next === null) return;
+    const task = await insertTask(tx, next);
+    await insertEvent(tx, {
+      type: 'task.created',
+      projectId: task.projectId,
+      actorId: userId,
+      entityId: task.id,
+      data: toTaskPublic(task),
+    });
+    if (task.remindAt !== null) await this.reminders.plan(tx, task.id, task.remindAt);
   }
 
   async delete(userId: string, taskId: string, expectedVersion: number | undefined): Promise<void> {
