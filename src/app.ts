@@ -21,7 +21,9 @@ import { activityRoutes } from './modules/activity/activity.routes.js';
 import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
+import { exportsRoutes } from './modules/exports/exports.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { importsRoutes } from './modules/imports/imports.routes.js';
 import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
@@ -221,6 +223,8 @@ async function assembleApp(
     commentsRoutes,
     activityRoutes,
     jobsRoutes,
+    exportsRoutes,
+    importsRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

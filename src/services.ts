@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { JobQueue } from './jobs/job-queue.js';
+import { exportQueue, importQueue } from './jobs/exports.js';
 import { mailHandler, mailQueue } from './jobs/mail.js';
 import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
 import type { Mailer } from './lib/mailer.js';
@@ -12,6 +13,8 @@ import { AccountMailService } from './modules/auth/account-mail.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
 import { CommentsService } from './modules/comments/comments.service.js';
+import { ExportsService } from './modules/exports/exports.service.js';
+import { ImportsService } from './modules/imports/imports.service.js';
 import { UserJobsService } from './modules/jobs/jobs.service.js';
 import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
@@ -57,6 +60,8 @@ export interface Services {
   tasks: TasksService;
   comments: CommentsService;
   activity: ActivityService;
+  exports: ExportsService;
+  imports: ImportsService;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
@@ -70,11 +75,16 @@ export function createServices({
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
   registerJobHandlers(deps);
+  const userJobs = new UserJobsService(deps);
+  const exports = new ExportsService({ ...deps, userJobs });
+  const imports = new ImportsService({ ...deps, userJobs });
+  deps.jobs.register(exportQueue, (payload, context) => exports.run(payload, context));
+  deps.jobs.register(importQueue, (payload, context) => imports.run(payload, context));
   return {
     clock,
     events: deps.events,
     jobs: deps.jobs,
-    userJobs: new UserJobsService(deps),
+    userJobs,
     accessTokens,
     authenticator: new Authenticator({ ...deps, accessTokens }),
     auth: new AuthService({ ...deps, accessTokens, accountMail }),
@@ -85,6 +95,8 @@ export function createServices({
     tasks: new TasksService(deps),
     comments: new CommentsService(deps),
     activity: new ActivityService(deps),
+    exports,
+    imports,
   };
 }
 

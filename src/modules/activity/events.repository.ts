@@ -14,6 +14,13 @@ export async function insertEvent(tx: Executor, event: NewEvent): Promise<void> 
   signalAfterCommit(tx);
 }
 
+/** Many events in one statement, in the transaction of their changes (an import). */
+export async function insertEvents(tx: Executor, list: NewEvent[]): Promise<void> {
+  if (list.length === 0) return;
+  await tx.insert(events).values(list.map((event) => ({ id: newId(), ...event })));
+  signalAfterCommit(tx);
+}
+
 export function toEventPublic(row: EventRow): EventPublic {
   return {
     id: row.id,
