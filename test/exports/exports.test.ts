@@ -2,8 +2,10 @@ import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { exportChunks, exportFiles, tasks, userJobs } from '../../src/db/schema/index.js';
+import { exportQueue } from '../../src/jobs/exports.js';
 import { maintenanceQueue } from '../../src/jobs/maintenance.js';
 import { newId } from '../../src/lib/ids.js';
+import { CHUNK_BYTES } from '../../src/modules/exports/chunk-writer.js';
 import { TASK_CSV_COLUMNS } from '../../src/modules/exports/task-csv.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
@@ -70,6 +72,7 @@ describe('POST /projects/{id}/exports (json)', () => {
         id: newId(),
         projectId,
         title: `Task ${i}`,
+        description: 'd'.repeat(400),
         position: i,
         createdAt: new Date(base + Math.floor(i / 3) * 1000),
       })),
@@ -78,6 +81,9 @@ describe('POST /projects/{id}/exports (json)', () => {
     const ids = download.json<{ tasks: { id: string }[] }>().tasks.map((task) => task.id);
     expect(ids).toHaveLength(total);
     expect(new Set(ids).size).toBe(total);
+    // More than one stored chunk, read back in order.
+    expect(Number(job.result?.size)).toBeGreaterThan(CHUNK_BYTES);
+    expect(download.rawPayload.length).toBe(job.result?.size);
     // Created, running, at least two progress steps per pass, succeeded.
     const [row] = await t.app.db.select().from(userJobs).where(eq(userJobs.id, job.id));
     expect(row?.version).toBeGreaterThanOrEqual(6);
@@ -192,16 +198,22 @@ describe('who may export and download', () => {
 
   it('when the member leaves before the job runs, then the job fails with project_not_found and no file is kept', async () => {
     const { projectId, owner, editor } = await createProjectWithRoles(t.app);
-    const started = await startExport(t.app, editor, projectId, 'json');
-    expect(started.statusCode).toBe(202);
+    // Queued by hand and run directly, so the removal surely comes first.
+    const job = await t.app.services.userJobs.create(t.app.db, editor.user.id, 'export');
     const removed = await t.app.inject({
       method: 'DELETE',
       url: `/api/v1/projects/${projectId}/members/${editor.user.id}`,
       headers: owner.headers,
     });
     expect(removed.statusCode).toBe(204);
-    const job = await waitForJob(t.app, editor, started.json<{ job: { id: string } }>().job.id);
-    expect(job).toMatchObject({ status: 'failed', error: { code: 'project_not_found' } });
+    await t.app.services.jobs.run(exportQueue, {
+      job_id: job.id,
+      user_id: editor.user.id,
+      project_id: projectId,
+      format: 'json',
+    });
+    const followed = await waitForJob(t.app, editor, job.id);
+    expect(followed).toMatchObject({ status: 'failed', error: { code: 'project_not_found' } });
     const files = await t.app.db.select().from(exportFiles).where(eq(exportFiles.jobId, job.id));
     expect(files).toEqual([]);
   });
