@@ -39,6 +39,7 @@ export const JobPublicSchema = Type.Object(
                 row: Type.Integer({
                   format: 'int32',
                   minimum: 1,
+                  maximum: 2_147_483_647,
                   description: 'Row of the file, the header being row 1.',
                 }),
                 column: nullable(Type.String({ maxLength: 100 })),
@@ -55,6 +56,7 @@ export const JobPublicSchema = Type.Object(
             Type.Integer({
               format: 'int32',
               minimum: 0,
+              maximum: 2_147_483_647,
               description: 'How many rows were refused in all.',
             }),
           ),
