@@ -1,16 +1,17 @@
 import type { Executor } from '../../db/client.js';
 import { insertChunk } from './exports.repository.js';
 
-/** Bytes per stored chunk: large enough for few rows, small enough to hold in memory. */
-export const CHUNK_BYTES = 1024 * 1024;
+/** Bytes per stored chunk: few rows per file, little memory per write. */
+export const CHUNK_BYTES = 256 * 1024;
 
 /**
- * Collects an export's text and stores it as `export_chunks` rows of about `CHUNK_BYTES`
- * each, so memory holds at most one chunk (and the page being written) whatever the size.
+ * Collects an export's text and stores it as `export_chunks` rows of at most `CHUNK_BYTES`
+ * each. Text is encoded straight into one buffer that is reused for every chunk, so memory
+ * holds a single chunk whatever the file's size and writing makes no garbage of its own.
  */
 export class ChunkWriter {
-  #parts: Buffer[] = [];
-  #buffered = 0;
+  readonly #buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  #used = 0;
   #seq = 0;
   #size = 0;
 
@@ -20,24 +21,33 @@ export class ChunkWriter {
   ) {}
 
   async write(text: string): Promise<void> {
+    const length = Buffer.byteLength(text, 'utf8');
+    if (this.#used + length > CHUNK_BYTES && this.#used > 0) await this.#flush();
+    if (length <= CHUNK_BYTES) {
+      this.#used += this.#buffer.write(text, this.#used, 'utf8');
+      return;
+    }
+    // Larger than a chunk: stored in pieces (a chunk may end inside a character; the download
+    // joins the bytes again).
     const bytes = Buffer.from(text, 'utf8');
-    this.#parts.push(bytes);
-    this.#buffered += bytes.length;
-    if (this.#buffered >= CHUNK_BYTES) await this.#flush();
+    for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+      const piece = bytes.subarray(offset, offset + CHUNK_BYTES);
+      this.#used = piece.copy(this.#buffer, 0);
+      if (this.#used === CHUNK_BYTES) await this.#flush();
+    }
   }
 
   /** Stores what is left; returns the file's size and number of chunks. */
   async end(): Promise<{ size: number; chunkCount: number }> {
-    if (this.#buffered > 0 || this.#seq === 0) await this.#flush();
+    if (this.#used > 0 || this.#seq === 0) await this.#flush();
     return { size: this.#size, chunkCount: this.#seq };
   }
 
   async #flush(): Promise<void> {
-    const data = Buffer.concat(this.#parts, this.#buffered);
-    this.#parts = [];
-    this.#buffered = 0;
-    await insertChunk(this.db, this.fileId, this.#seq, data);
+    // The buffer is reused once the insert has finished with it.
+    await insertChunk(this.db, this.fileId, this.#seq, this.#buffer.subarray(0, this.#used));
     this.#seq += 1;
-    this.#size += data.length;
+    this.#size += this.#used;
+    this.#used = 0;
   }
 }

@@ -35,7 +35,7 @@ import { TASK_CSV_COLUMNS, taskCsvRecord } from './task-csv.js';
 export const EXPORT_TTL_DAYS = 7;
 const DAY_MS = 86_400_000;
 /** Rows read per query: memory holds one page, whatever the project's size. */
-const PAGE = 1000;
+const PAGE = 500;
 
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   json: 'application/json; charset=utf-8',
@@ -227,12 +227,10 @@ export class ExportsService {
     await writer.write(stringify([[...TASK_CSV_COLUMNS]], options));
     let written = 0;
     for await (const page of this.taskPages(projectId, signal)) {
-      await writer.write(
-        stringify(
-          page.map((task) => taskCsvRecord(task, task.assigneeEmail)),
-          options,
-        ),
-      );
+      // A row at a time: small strings die young, where a page's one big string would not.
+      for (const task of page) {
+        await writer.write(stringify([taskCsvRecord(task, task.assigneeEmail)], options));
+      }
       written += page.length;
       await progress.at(written, 0, 100);
     }
@@ -270,10 +268,10 @@ export class ExportsService {
     separator = '\n';
     let tasks = 0;
     for await (const page of this.taskPages(project.id, signal)) {
-      await writer.write(
-        separator + page.map((task) => JSON.stringify(toTaskPublic(task))).join(',\n'),
-      );
-      separator = ',\n';
+      for (const task of page) {
+        await writer.write(separator + JSON.stringify(toTaskPublic(task)));
+        separator = ',\n';
+      }
       tasks += page.length;
       await progress.at(tasks, 0, 50);
     }
@@ -289,11 +287,10 @@ export class ExportsService {
       for (;;) {
         const batch = await listCommentPage(this.db, taskIds, after, PAGE);
         if (batch.length > 0) {
-          await writer.write(
-            separator +
-              batch.map((comment) => JSON.stringify(toCommentPublic(comment))).join(',\n'),
-          );
-          separator = ',\n';
+          for (const comment of batch) {
+            await writer.write(separator + JSON.stringify(toCommentPublic(comment)));
+            separator = ',\n';
+          }
           comments += batch.length;
         }
         if (batch.length < PAGE) break;
