@@ -135,6 +135,29 @@ describe('POST /projects/{id}/exports (csv)', () => {
   });
 });
 
+describe('retries', () => {
+  it('when the same Idempotency-Key is sent twice, then the first job is answered again and only one is queued', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const send = () =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/v1/projects/${projectId}/exports`,
+        headers: { ...owner.headers, 'idempotency-key': 'export-once' },
+        payload: { format: 'csv' },
+      });
+    const first = await send();
+    const second = await send();
+    expect(first.statusCode).toBe(202);
+    expect(second.statusCode).toBe(202);
+    expect(second.headers['idempotency-replayed']).toBe('true');
+    const id = first.json<{ job: { id: string } }>().job.id;
+    expect(second.json<{ job: { id: string } }>().job.id).toBe(id);
+    const jobs = await t.app.db.select().from(userJobs).where(eq(userJobs.userId, owner.user.id));
+    expect(jobs.map((job) => job.id)).toEqual([id]);
+    await waitForJob(t.app, owner, id);
+  });
+});
+
 describe('who may export and download', () => {
   it('when a viewer exports, then it is accepted; an outsider gets 404 and no token 401', async () => {
     const { projectId, viewer, outsider } = await createProjectWithRoles(t.app);

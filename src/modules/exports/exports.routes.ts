@@ -1,5 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authenticated, described, errorResponses, ProblemSchema } from '../../lib/route-docs.js';
+import {
+  authenticated,
+  described,
+  errorResponses,
+  IdempotencyHeaderSchema,
+  ProblemSchema,
+} from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
 import { toJobPublic } from '../jobs/jobs.service.js';
 import { IdParamsSchema } from '../projects/projects.schemas.js';
@@ -20,6 +26,7 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/projects/:id/exports',
     {
       onRequest: [app.authenticate],
+      config: { idempotent: true },
       schema: {
         operationId: 'createProjectExport',
         tags,
@@ -38,10 +45,12 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "after any `'`) gets a leading `'`; the import removes it again. Tasks changed while " +
           'the export runs appear as the page that read them saw them.',
         params: IdParamsSchema,
+        headers: IdempotencyHeaderSchema,
         body: ExportCreateSchema,
         response: {
           202: described(JobAcceptedSchema, 'The export job, with its URL in `Location`.'),
           ...errorResponses,
+          409: ProblemSchema,
         },
       },
     },

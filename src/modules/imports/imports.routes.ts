@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { authenticated, described, errorResponses } from '../../lib/route-docs.js';
+import {
+  authenticated,
+  described,
+  errorResponses,
+  IdempotencyHeaderSchema,
+  ProblemSchema,
+} from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
 import { TASK_CSV_COLUMNS } from '../exports/task-csv.js';
 import { JobAcceptedSchema } from '../exports/exports.schemas.js';
@@ -30,6 +36,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/projects/:id/imports',
     {
       onRequest: [app.authenticate],
+      config: { idempotent: true },
       bodyLimit: limit,
       schema: {
         operationId: 'createProjectImport',
@@ -56,6 +63,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'is applied in one transaction, with the usual `task.created` and `comment.created` ' +
           'events, and `result` counts what was imported.',
         params: IdParamsSchema,
+        headers: IdempotencyHeaderSchema,
         consumes: ['text/csv'],
         body: Type.String({
           maxLength: limit,
@@ -65,6 +73,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           202: described(JobAcceptedSchema, 'The import job, with its URL in `Location`.'),
           ...errorResponses,
+          409: ProblemSchema,
         },
       },
     },
