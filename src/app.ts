@@ -22,7 +22,9 @@ import { EVENT_SCHEMA_ID, EventSchema } from './modules/activity/events.schemas.
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { calendarRoutes } from './modules/calendar/calendar.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
+import { exportsRoutes } from './modules/exports/exports.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { importsRoutes } from './modules/imports/imports.routes.js';
 import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
@@ -223,6 +225,8 @@ async function assembleApp(
     activityRoutes,
     jobsRoutes,
     calendarRoutes,
+    exportsRoutes,
+    importsRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

@@ -70,6 +70,7 @@ describe('loadConfig', () => {
     [{ JOB_POLL_INTERVAL_MS: '100' }, 'JOB_POLL_INTERVAL_MS'],
     [{ MAIL_RETRY_DELAY_SECONDS: '0' }, 'MAIL_RETRY_DELAY_SECONDS'],
     [{ JOB_SHUTDOWN_TIMEOUT_MS: '10000' }, 'JOB_SHUTDOWN_TIMEOUT_MS'],
+    [{ IMPORT_MAX_BYTES: '100' }, 'IMPORT_MAX_BYTES'],
   ])('when %o, then it refuses naming %s', (env, variable) => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
@@ -99,6 +100,7 @@ describe('loadConfig', () => {
       MAIL_RETRY_LIMIT: '3',
       MAIL_RETRY_DELAY_SECONDS: '5',
       EVENTS_RETENTION_DAYS: '7',
+      IMPORT_MAX_BYTES: '2048',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -118,6 +120,7 @@ describe('loadConfig', () => {
       mailRetryLimit: 3,
       mailRetryDelaySeconds: 5,
       eventsRetentionDays: 7,
+      importMaxBytes: 2048,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);

@@ -56,6 +56,8 @@ export interface Config {
   readonly mailRetryDelaySeconds: number;
   /** Events older than this many days are purged. */
   readonly eventsRetentionDays: number;
+  /** Largest CSV file `POST /projects/{id}/imports` accepts, in bytes. */
+  readonly importMaxBytes: number;
 }
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -295,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailRetryLimit: integer(env, 'MAIL_RETRY_LIMIT', 10, 0, 100),
     mailRetryDelaySeconds: integer(env, 'MAIL_RETRY_DELAY_SECONDS', 30, 1, 86_400),
     eventsRetentionDays: integer(env, 'EVENTS_RETENTION_DAYS', 90, 7, 36_500),
+    importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
   };
   if (!config.workers && config.databaseUrl === null) {
     throw new ConfigError(

@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { JobQueue } from './jobs/job-queue.js';
+import { exportQueue, importQueue } from './jobs/exports.js';
 import { mailHandler, mailQueue } from './jobs/mail.js';
 import { maintenanceHandler, maintenanceQueue } from './jobs/maintenance.js';
 import {
@@ -18,6 +19,8 @@ import { AccountMailService } from './modules/auth/account-mail.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
 import { CommentsService } from './modules/comments/comments.service.js';
+import { ExportsService } from './modules/exports/exports.service.js';
+import { ImportsService } from './modules/imports/imports.service.js';
 import { UserJobsService } from './modules/jobs/jobs.service.js';
 import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
@@ -67,6 +70,8 @@ export interface Services {
   activity: ActivityService;
   reminders: RemindersService;
   calendar: CalendarService;
+  exports: ExportsService;
+  imports: ImportsService;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
@@ -80,12 +85,15 @@ export function createServices({
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
   const reminders = new RemindersService(deps);
-  registerJobHandlers(deps, reminders);
+  const userJobs = new UserJobsService(deps);
+  const exports = new ExportsService({ ...deps, userJobs });
+  const imports = new ImportsService({ ...deps, userJobs });
+  registerJobHandlers(deps, { reminders, exports, imports });
   return {
     clock,
     events: deps.events,
     jobs: deps.jobs,
-    userJobs: new UserJobsService(deps),
+    userJobs,
     accessTokens,
     authenticator: new Authenticator({ ...deps, accessTokens }),
     auth: new AuthService({ ...deps, accessTokens, accountMail }),
@@ -98,6 +106,8 @@ export function createServices({
     activity: new ActivityService(deps),
     reminders,
     calendar: new CalendarService(deps),
+    exports,
+    imports,
   };
 }
 
@@ -107,12 +117,18 @@ export function createServices({
  */
 function registerJobHandlers(
   { jobs, mailer, db, config, clock }: ServiceDeps,
-  reminders: RemindersService,
+  {
+    reminders,
+    exports,
+    imports,
+  }: { reminders: RemindersService; exports: ExportsService; imports: ImportsService },
 ): void {
   jobs.register(mailQueue, mailHandler(mailer));
   jobs.register(maintenanceQueue, maintenanceHandler({ db, config, clock }));
   jobs.register(reminderQueue, reminderHandler(reminders));
   jobs.register(reminderSweepQueue, reminderSweepHandler(reminders));
+  jobs.register(exportQueue, (payload, context) => exports.run(payload, context));
+  jobs.register(importQueue, (payload, context) => imports.run(payload, context));
 }
 
 declare module 'fastify' {

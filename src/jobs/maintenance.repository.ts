@@ -4,7 +4,9 @@ import type { Executor } from '../db/client.js';
 import {
   actionTokens,
   events,
+  exportFiles,
   idempotencyKeys,
+  importUploads,
   refreshTokens,
   sessions,
   userJobs,
@@ -40,6 +42,8 @@ export interface PurgeCutoffs {
   idleBefore: Date;
   eventsBefore: Date;
   finishedJobsBefore: Date;
+  /** Uploads of imports whose job never ran to its end are deleted. */
+  uploadsBefore: Date;
 }
 
 export interface PurgeCounts {
@@ -49,6 +53,8 @@ export interface PurgeCounts {
   idempotency_keys: number;
   events: number;
   jobs: number;
+  exports: number;
+  import_uploads: number;
 }
 
 /** A time as a query parameter; postgres-js takes no Date inside a raw `sql` fragment. */
@@ -79,5 +85,12 @@ export async function purgeExpired(db: Executor, cutoffs: PurgeCutoffs): Promise
     ),
     events: await deleteInBatches(db, events, sql`${events.createdAt} < ${eventsBefore}`),
     jobs: await deleteInBatches(db, userJobs, sql`${userJobs.finishedAt} < ${finishedJobsBefore}`),
+    // An export's chunks go with it (the foreign key cascades), a few rows per export.
+    exports: await deleteInBatches(db, exportFiles, sql`${exportFiles.expiresAt} < ${now}`),
+    import_uploads: await deleteInBatches(
+      db,
+      importUploads,
+      sql`${importUploads.createdAt} < ${at(cutoffs.uploadsBefore)}`,
+    ),
   };
 }

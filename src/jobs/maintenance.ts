@@ -15,7 +15,8 @@ export const FINISHED_JOB_DAYS = 7;
 /**
  * Hourly housekeeping, once per hour across all instances: expired sessions and their refresh
  * tokens, expired action tokens and idempotency keys, events older than
- * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days. pg-boss deletes its own finished
+ * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days, expired exports and forgotten
+ * import uploads. pg-boss deletes its own finished
  * jobs by each queue's `keepFinishedSeconds`.
  */
 export const maintenanceQueue = defineQueue('maintenance', Type.Object({}), {
@@ -45,6 +46,7 @@ export function maintenanceHandler({
       idleBefore: ago((config.refreshIdleTimeoutSeconds + config.accessTokenTtlSeconds) * 1000),
       eventsBefore: ago(config.eventsRetentionDays * DAY_MS),
       finishedJobsBefore: ago(FINISHED_JOB_DAYS * DAY_MS),
+      uploadsBefore: ago(FINISHED_JOB_DAYS * DAY_MS),
     });
   };
 }

@@ -92,6 +92,7 @@ export default fp(
           { name: 'comments', description: 'Comments on tasks' },
           { name: 'activity', description: 'The event history of a project' },
           { name: 'jobs', description: 'Background work you started: status, progress, outcome' },
+          { name: 'exports', description: 'A project out as JSON or CSV, and tasks in from CSV' },
           { name: 'operations', description: 'Health, metrics and documentation' },
         ],
         components: {

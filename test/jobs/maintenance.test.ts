@@ -98,6 +98,8 @@ describe('maintenance job', () => {
       idempotency_keys: 1,
       events: 1,
       jobs: 1,
+      exports: 0,
+      import_uploads: 0,
     });
     const sessionIds = [liveSession, revokedYesterday, expiredSession, revokedLongAgo, idleSession];
     expect(

@@ -4,3 +4,4 @@ export * from './tasks.js';
 export * from './users.js';
 export * from './jobs.js';
 export * from './calendar.js';
+export * from './exports.js';

@@ -6,6 +6,23 @@ import { users } from './users.js';
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** One refused row of an uploaded file (an import), 1-based as a spreadsheet numbers rows. */
+export interface JobRowError {
+  row: number;
+  column: string | null;
+  code: string;
+  message: string;
+}
+
+export interface UserJobError {
+  code: string;
+  message: string;
+  /** Rows of an uploaded file that were refused (the first ones, capped). */
+  rows?: JobRowError[];
+  /** How many rows were refused in all. */
+  row_error_count?: number;
+}
+
 /**
  * Background work a user asked for and may follow (exports, imports): its status, progress
  * and outcome. The queue's own bookkeeping lives in pg-boss's schema; this is what users see.
@@ -23,7 +40,7 @@ export const userJobs = pgTable(
     /** Percent done, 0 to 100. */
     progress: integer('progress').notNull().default(0),
     result: jsonb('result').$type<Record<string, unknown>>(),
-    error: jsonb('error').$type<{ code: string; message: string }>(),
+    error: jsonb('error').$type<UserJobError>(),
     /** Grows with every change, for the ETag. */
     version: integer('version').notNull().default(1),
     ...timestamps,

@@ -58,6 +58,15 @@ export async function insertComment(
   return row;
 }
 
+/** Many comments in one statement (an import). */
+export async function insertComments(
+  tx: Executor,
+  rows: (typeof comments.$inferInsert)[],
+): Promise<CommentRow[]> {
+  if (rows.length === 0) return [];
+  return tx.insert(comments).values(rows).returning();
+}
+
 export async function updateComment(
   tx: Executor,
   commentId: string,

@@ -1,5 +1,5 @@
 import type { Database, Executor } from '../../db/client.js';
-import type { JobStatus, UserJobRow } from '../../db/schema/index.js';
+import type { JobStatus, UserJobError, UserJobRow } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -10,7 +10,7 @@ export interface UserJobUpdate {
   status?: JobStatus;
   progress?: number;
   result?: Record<string, unknown>;
-  error?: { code: string; message: string };
+  error?: UserJobError;
 }
 
 export function toJobPublic(job: UserJobRow): JobPublic {

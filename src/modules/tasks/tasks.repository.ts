@@ -83,6 +83,12 @@ export async function insertTask(tx: Executor, task: NewTask): Promise<TaskRow> 
   return row;
 }
 
+/** Many tasks in one statement (an import); keep a batch under PostgreSQL's 65 535 parameters. */
+export async function insertTasks(tx: Executor, rows: NewTask[]): Promise<TaskRow[]> {
+  if (rows.length === 0) return [];
+  return tx.insert(tasks).values(rows).returning(taskColumns);
+}
+
 export async function updateTask(
   tx: Executor,
   taskId: string,

@@ -1,0 +1,350 @@
+import { readFileSync } from 'node:fs';
+import { eq, sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { events, importUploads, tasks } from '../../src/db/schema/index.js';
+import { useTestApp } from '../helpers/app.js';
+import { createProject, createProjectWithRoles, createTask } from '../helpers/projects.js';
+import { importQueue } from '../../src/jobs/exports.js';
+import { newId } from '../../src/lib/ids.js';
+import { exportProject, importCsv, listAllTasks, startImport, waitForJob } from './helpers.js';
+
+const IMPORT_MAX_BYTES = 64 * 1024;
+const t = useTestApp({ config: { jobPollIntervalMs: 500, importMaxBytes: IMPORT_MAX_BYTES } });
+
+const TODOIST = readFileSync(new URL('../fixtures/todoist-template.csv', import.meta.url), 'utf8');
+
+async function countRows(table: typeof tasks | typeof events, projectId: string) {
+  const [row] = await t.app.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(table)
+    .where(eq(table.projectId, projectId));
+  return row?.n ?? 0;
+}
+
+/** What a task is, apart from what an import makes anew (ids, times, versions, creator). */
+function essence(task: Record<string, unknown>, titles: Map<unknown, unknown>) {
+  return {
+    title: task.title,
+    description: task.description,
+    status: task.status,
+    priority: task.priority,
+    labels: task.labels,
+    assignee_id: task.assignee_id,
+    due_at: task.due_at,
+    remind_at: task.remind_at,
+    completed_at: task.completed_at,
+    position: task.position,
+    parent: task.parent_id === null ? null : titles.get(task.parent_id),
+  };
+}
+
+describe('round trip', () => {
+  it('when a project is exported as CSV and imported into another, then the tasks are reproduced', async () => {
+    const { projectId, owner, editor } = await createProjectWithRoles(t.app);
+    const root = await createTask(t.app, projectId, owner, {
+      title: '=cmd|" /C calc"!A0',
+      description: 'Multi\nline, "quoted"\r\nand ünïcödé 😀',
+      labels: ['one', 'two, three', '@four'],
+      priority: 'urgent',
+      assignee_id: editor.user.id,
+      due_at: '2026-12-24T10:00:00.000Z',
+      remind_at: '2026-12-24T09:00:00.000Z',
+      position: -1.25,
+    });
+    const child = await createTask(t.app, projectId, owner, {
+      title: 'Child',
+      parent_id: root.id,
+      status: 'done',
+    });
+    await createTask(t.app, projectId, owner, { title: 'Grandchild', parent_id: child.id });
+    await createTask(t.app, projectId, owner, { title: "'+quoted", status: 'canceled' });
+    // A parent that is younger than its subtask: the file lists the subtask first.
+    const late = await createTask(t.app, projectId, owner, { title: 'Adopted' });
+    const adopter = await createTask(t.app, projectId, owner, { title: 'Adopter' });
+    const moved = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/tasks/${late.id}`,
+      headers: owner.headers,
+      payload: { parent_id: adopter.id },
+    });
+    expect(moved.statusCode).toBe(200);
+
+    const { download } = await exportProject(t.app, owner, projectId, 'csv');
+    const target = await createProject(t.app, owner, { name: 'Copy' });
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${target}/members`,
+      headers: owner.headers,
+      payload: { email: editor.user.email, role: 'editor' },
+    });
+    const job = await importCsv(t.app, owner, target, download.body);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.result).toMatchObject({ format: 'docket_csv', tasks: 6, comments: 0 });
+
+    const original = await listAllTasks(t.app, owner, projectId);
+    const copy = await listAllTasks(t.app, owner, target);
+    const titlesOf = (list: Record<string, unknown>[]) =>
+      new Map(list.map((task) => [task.id, task.title]));
+    expect(copy.map((task) => essence(task, titlesOf(copy)))).toEqual(
+      original.map((task) => essence(task, titlesOf(original))),
+    );
+    expect(
+      copy.every((task) => task.project_id === target && task.created_by === owner.user.id),
+    ).toBe(true);
+    // Activity as if the tasks had been created one by one.
+    const created = await t.app.db.select().from(events).where(eq(events.projectId, target));
+    expect(created.filter((event) => event.type === 'task.created')).toHaveLength(6);
+    const uploads = await t.app.db
+      .select()
+      .from(importUploads)
+      .where(eq(importUploads.projectId, target));
+    expect(uploads).toEqual([]);
+  });
+});
+
+describe('all or nothing', () => {
+  it('when one row among many is bad, then nothing is imported and the job reports that row', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const rows = Array.from(
+      { length: 60 },
+      (_, i) => `Task ${i},,${i === 41 ? 'sky-high' : 'low'}`,
+    );
+    const csv = ['title,description,priority', ...rows].join('\n');
+    const eventsBefore = await countRows(events, projectId);
+
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({
+      code: 'import_invalid',
+      row_error_count: 1,
+      rows: [{ row: 43, column: 'priority', code: 'invalid_choice' }],
+    });
+    expect(job.error?.message).toContain('nothing was imported');
+    expect(await countRows(tasks, projectId)).toBe(0);
+    expect(await countRows(events, projectId)).toBe(eventsBefore);
+  });
+
+  it('when rows break several rules, then each is reported with its column and code', async () => {
+    const { projectId, owner, viewer } = await createProjectWithRoles(t.app);
+    const long = 'x'.repeat(256);
+    const csv = [
+      'id,parent_id,title,status,labels,due_at,position,assignee_email,recurrence',
+      '1,,Fine,todo,,,,,FREQ=DAILY',
+      `2,,${long},todo,,,,,`,
+      '3,,,todo,,,,,',
+      '4,,Bad status,later,,,,,',
+      '5,,Bad date,todo,,tomorrow,,,',
+      '6,,Bad position,todo,,,abc,,',
+      `7,,Stranger,todo,,,,nobody@example.com,`,
+      '1,,Duplicate id,todo,,,,,',
+      `8,,Viewer may be assigned,todo,,,,${viewer.user.email.toUpperCase()},`,
+      '9,,Bad labels,todo,"[1,2]",,,,',
+    ].join('\r\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status).toBe('failed');
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 3, column: 'title', code: 'too_long' },
+      { row: 4, column: 'title', code: 'missing' },
+      { row: 5, column: 'status', code: 'invalid_choice' },
+      { row: 6, column: 'due_at', code: 'invalid_format' },
+      { row: 7, column: 'position', code: 'invalid_value' },
+      { row: 8, column: 'assignee_email', code: 'not_a_member' },
+      { row: 9, column: 'id', code: 'duplicate' },
+      { row: 11, column: 'labels', code: 'invalid_format' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when a parent_id names no row of the file or the parents loop, then those rows are reported', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = ['id,parent_id,title', 'a,b,A', 'b,a,B', 'c,zzz,C', 'd,,D'].join('\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.error?.rows?.map(({ row, code }) => ({ row, code }))).toEqual([
+      { row: 2, code: 'cycle' },
+      { row: 3, code: 'cycle' },
+      { row: 4, code: 'unknown_parent' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when a quote is never closed, then the job reports malformed_csv and imports nothing', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const job = await importCsv(t.app, owner, projectId, 'title,description\nOne,"never closed\n');
+    expect(job.status).toBe('failed');
+    expect(job.error?.rows?.[0]).toMatchObject({ code: 'malformed_csv', column: null });
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when more rows fail than the report holds, then it lists the first 100 and counts them all', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = ['title,status', ...Array.from({ length: 150 }, (_, i) => `T${i},nope`)].join('\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.error?.rows).toHaveLength(100);
+    expect(job.error?.row_error_count).toBe(150);
+  });
+});
+
+describe('Todoist', () => {
+  it("when Todoist's template export is imported, then priorities are inverted, indents become subtasks and notes comments", async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const job = await importCsv(t.app, owner, projectId, TODOIST);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.result).toEqual({
+      format: 'todoist_csv',
+      tasks: 5,
+      comments: 1,
+      // The view setting and the note above every task.
+      skipped_rows: 2,
+      // "every monday"
+      ignored_dates: 1,
+    });
+    const list = await listAllTasks(t.app, owner, projectId);
+    const byTitle = new Map(list.map((task) => [task.title, task]));
+    expect([...byTitle.keys()]).toEqual([
+      'Plan the trip',
+      'Book flights',
+      'Compare prices',
+      'Book hotel',
+      'Buy milk',
+    ]);
+    const plan = byTitle.get('Plan the trip');
+    const flights = byTitle.get('Book flights');
+    expect(plan).toMatchObject({
+      priority: 'urgent',
+      labels: ['travel'],
+      parent_id: null,
+      description: 'Flights and hotel',
+      due_at: '2026-12-20T00:00:00.000Z',
+    });
+    expect(flights).toMatchObject({
+      priority: 'high',
+      parent_id: plan?.id,
+      description: 'Window seat, if possible',
+      // 09:30 in Berlin, in winter (UTC+1).
+      due_at: '2026-12-10T08:30:00.000Z',
+      assignee_id: null,
+    });
+    expect(byTitle.get('Compare prices')).toMatchObject({
+      priority: 'none',
+      parent_id: flights?.id,
+    });
+    expect(byTitle.get('Book hotel')).toMatchObject({
+      priority: 'medium',
+      parent_id: plan?.id,
+      due_at: null,
+    });
+    expect(byTitle.get('Buy milk')).toMatchObject({ labels: ['Errands', 'shop'], parent_id: null });
+
+    const comments = await t.app.inject({
+      url: `/api/v1/tasks/${String(byTitle.get('Compare prices')?.id)}/comments`,
+      headers: owner.headers,
+    });
+    expect(comments.json<{ items: { body: string }[] }>().items.map((c) => c.body)).toEqual([
+      'Check the budget first, then "the usual" sites',
+    ]);
+  });
+
+  it('when an INDENT skips a level or a TYPE or PRIORITY is unknown, then those rows are reported', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = [
+      'TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE',
+      'task,Top,,4,1,,,,,',
+      'task,Too deep,,1,3,,,,,',
+      'task,Odd priority,,7,1,,,,,',
+      'reminder,What is this,,,,,,,,',
+    ].join('\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 3, column: 'INDENT', code: 'invalid_indent' },
+      { row: 4, column: 'PRIORITY', code: 'invalid_choice' },
+      { row: 5, column: 'TYPE', code: 'invalid_choice' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+});
+
+describe('the upload', () => {
+  it('when the caller is a viewer, then 403; an outsider 404; an editor 202', async () => {
+    const { projectId, editor, viewer, outsider } = await createProjectWithRoles(t.app);
+    const csv = 'title\nOne\n';
+    const refused = await startImport(t.app, viewer, projectId, csv);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'forbidden' });
+    const hidden = await startImport(t.app, outsider, projectId, csv);
+    expect(hidden.statusCode).toBe(404);
+    expect(hidden.json()).toMatchObject({ code: 'project_not_found' });
+    const accepted = await startImport(t.app, editor, projectId, csv);
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.json()).toMatchObject({ job: { kind: 'import', status: 'queued' } });
+    expect(accepted.headers.location).toMatch(/^\/api\/v1\/jobs\//);
+  });
+
+  it('when the body is larger than IMPORT_MAX_BYTES, then 413 and nothing is stored', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const big = `title\n${'x'.repeat(200)}\n`.repeat(Math.ceil(IMPORT_MAX_BYTES / 200));
+    const response = await startImport(t.app, owner, projectId, big);
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ code: 'payload_too_large' });
+    expect(response.json<{ detail: string }>().detail).toContain('64 KiB');
+    const uploads = await t.app.db
+      .select()
+      .from(importUploads)
+      .where(eq(importUploads.projectId, projectId));
+    expect(uploads).toEqual([]);
+  });
+
+  it('when the body is not text/csv, then 415', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    for (const type of ['application/json', 'text/plain', 'application/octet-stream']) {
+      const response = await startImport(t.app, owner, projectId, '{"title":"x"}', type);
+      expect(response.statusCode, type).toBe(415);
+      expect(response.json()).toMatchObject({ code: 'unsupported_media_type' });
+    }
+  });
+
+  it('when the header names neither format, or the body is empty, then 422 at once', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const unknown = await startImport(t.app, owner, projectId, 'name,when\nA,today\n');
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'header', code: 'unknown_format' }],
+    });
+    const empty = await startImport(t.app, owner, projectId, '');
+    expect(empty.statusCode).toBe(422);
+    const broken = await startImport(t.app, owner, projectId, '"title\n');
+    expect(broken.statusCode).toBe(422);
+    expect(broken.json()).toMatchObject({ errors: [{ code: 'malformed_csv' }] });
+  });
+
+  it('when the membership is lost before the job runs, then it fails and nothing is imported', async () => {
+    const { projectId, owner, editor } = await createProjectWithRoles(t.app);
+    // Queued by hand and run directly, so the demotion surely comes first.
+    const job = await t.app.services.userJobs.create(t.app.db, editor.user.id, 'import');
+    const uploadId = newId();
+    await t.app.db.insert(importUploads).values({
+      id: uploadId,
+      jobId: job.id,
+      userId: editor.user.id,
+      projectId,
+      format: 'docket_csv',
+      content: 'title\nOne\n',
+    });
+    const demoted = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/projects/${projectId}/members/${editor.user.id}`,
+      headers: owner.headers,
+      payload: { role: 'viewer' },
+    });
+    expect(demoted.statusCode).toBe(200);
+    await t.app.services.jobs.run(importQueue, { job_id: job.id, upload_id: uploadId });
+    const followed = await waitForJob(t.app, editor, job.id);
+    expect(followed).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
+    expect(await countRows(tasks, projectId)).toBe(0);
+    const uploads = await t.app.db
+      .select()
+      .from(importUploads)
+      .where(eq(importUploads.id, uploadId));
+    expect(uploads).toEqual([]);
+  });
+});
