@@ -219,6 +219,20 @@ describe('who may export and download', () => {
     expect(bad.statusCode).toBe(422);
   });
 
+  it('when its owner has left the project, then the export is 404 for them', async () => {
+    const { projectId, owner, editor } = await createProjectWithRoles(t.app);
+    const { url } = await exportProject(t.app, editor, projectId, 'csv');
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/projects/${projectId}/members/${editor.user.id}`,
+      headers: owner.headers,
+    });
+    expect(removed.statusCode).toBe(204);
+    const response = await t.app.inject({ url, headers: editor.headers });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ code: 'export_not_found' });
+  });
+
   it('when the member leaves before the job runs, then the job fails with project_not_found and no file is kept', async () => {
     const { projectId, owner, editor } = await createProjectWithRoles(t.app);
     // Queued by hand and run directly, so the removal surely comes first.

@@ -78,8 +78,8 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Download an export',
         description:
           'The file of a finished export, streamed, with `Content-Type`, `Content-Length` and ' +
-          '`Content-Disposition: attachment`. Only for the user who asked for it; any other ' +
-          'caller, or an unknown id, is 404 `export_not_found`. Kept 7 days: after that 410 ' +
+          '`Content-Disposition: attachment`. Only for the user who asked for it, while still a ' +
+          'member of the project; any other caller, or an unknown id, is 404 `export_not_found`. Kept 7 days: after that 410 ' +
           '`export_expired`, and the file is then purged (404).',
         params: IdParamsSchema,
         response: {

@@ -305,13 +305,19 @@ export class ExportsService {
     return { tasks, comments };
   }
 
-  /** A finished export of the caller as a stream of its chunks; anyone else's is 404. */
+  /**
+   * A finished export of the caller, while still a member of its project, as a stream of its
+   * chunks; anyone else's is 404.
+   */
   async download(
     userId: string,
     exportId: string,
   ): Promise<{ file: ExportFileRow; stream: Readable }> {
     const file = await findFinishedExport(this.db, userId, exportId);
-    if (file === null) throw new AppError('export_not_found');
+    // A member who has left the project since no longer takes its data away.
+    if (file === null || (await findRole(this.db, file.projectId, userId)) === null) {
+      throw new AppError('export_not_found');
+    }
     if (file.expiresAt.getTime() <= this.clock.now().getTime()) {
       throw new AppError('export_expired', 'This export has expired; start a new one.');
     }
