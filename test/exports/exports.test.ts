@@ -90,6 +90,54 @@ describe('POST /projects/{id}/exports (json)', () => {
   });
 });
 
+describe('consistency', () => {
+  it('when tasks change while an export runs, then the file shows the project as it was when the reads began', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const base = Date.UTC(2026, 0, 1);
+    const seeded = Array.from({ length: 1_200 }, (_, i) => ({
+      id: newId(),
+      projectId,
+      title: `Task ${i}`,
+      createdAt: new Date(base + i * 1000),
+    }));
+    await t.app.db.insert(tasks).values(seeded);
+    const lastId = seeded[seeded.length - 1]?.id ?? '';
+    const job = await t.app.services.userJobs.create(t.app.db, owner.user.id, 'export');
+
+    // After the first page is written (its progress report), one task is added and one not yet
+    // read is deleted, from another connection.
+    const userJobsService = t.app.services.userJobs;
+    const update = userJobsService.update.bind(userJobsService);
+    let changed = false;
+    userJobsService.update = async (id, change, tx) => {
+      if (!changed && change.status === undefined && change.progress !== undefined) {
+        changed = true;
+        await createTask(t.app, projectId, owner, { title: 'Added meanwhile' });
+        await t.app.db.delete(tasks).where(eq(tasks.id, lastId));
+      }
+      return update(id, change, tx);
+    };
+    try {
+      await t.app.services.jobs.run(exportQueue, {
+        job_id: job.id,
+        user_id: owner.user.id,
+        project_id: projectId,
+        format: 'json',
+      });
+    } finally {
+      userJobsService.update = update;
+    }
+    expect(changed).toBe(true);
+    const done = await waitForJob(t.app, owner, job.id);
+    const download = await t.app.inject({
+      url: String(done.result?.download_url),
+      headers: owner.headers,
+    });
+    const exported = download.json<{ tasks: { id: string; title: string }[] }>().tasks;
+    expect(exported.map((task) => task.id)).toEqual(seeded.map((task) => task.id));
+  });
+});
+
 describe('POST /projects/{id}/exports (csv)', () => {
   it('when a project is exported as CSV, then it has the documented columns, RFC 4180 quoting and formula guards', async () => {
     const { projectId, owner, editor } = await createProjectWithRoles(t.app);
@@ -217,6 +265,20 @@ describe('who may export and download', () => {
       headers: owner.headers,
     });
     expect(bad.statusCode).toBe(422);
+  });
+
+  it('when its owner has left the project, then the export is 404 for them', async () => {
+    const { projectId, owner, editor } = await createProjectWithRoles(t.app);
+    const { url } = await exportProject(t.app, editor, projectId, 'csv');
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/projects/${projectId}/members/${editor.user.id}`,
+      headers: owner.headers,
+    });
+    expect(removed.statusCode).toBe(204);
+    const response = await t.app.inject({ url, headers: editor.headers });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ code: 'export_not_found' });
   });
 
   it('when the member leaves before the job runs, then the job fails with project_not_found and no file is kept', async () => {

@@ -42,8 +42,8 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'new columns are only ever added at the end. `labels` is a JSON array; dates are ' +
           'ISO 8601 in UTC; `assignee_email` names the assignee. A text cell that a spreadsheet ' +
           'would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return, ' +
-          "after any `'`) gets a leading `'`; the import removes it again. Tasks changed while " +
-          'the export runs appear as the page that read them saw them.',
+          "after any `'`) gets a leading `'`; the import removes it again. On PostgreSQL the " +
+          'file shows the project at one moment, whatever changes while it is built.',
         params: IdParamsSchema,
         headers: IdempotencyHeaderSchema,
         body: ExportCreateSchema,
@@ -78,8 +78,8 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Download an export',
         description:
           'The file of a finished export, streamed, with `Content-Type`, `Content-Length` and ' +
-          '`Content-Disposition: attachment`. Only for the user who asked for it; any other ' +
-          'caller, or an unknown id, is 404 `export_not_found`. Kept 7 days: after that 410 ' +
+          '`Content-Disposition: attachment`. Only for the user who asked for it, while still a ' +
+          'member of the project; any other caller, or an unknown id, is 404 `export_not_found`. Kept 7 days: after that 410 ' +
           '`export_expired`, and the file is then purged (404).',
         params: IdParamsSchema,
         response: {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import type { Database } from '../../db/client.js';
+import type { Config } from '../../config.js';
+import type { Database, Executor } from '../../db/client.js';
 import type { ExportFileRow, ExportFormat, UserJobRow } from '../../db/schema/index.js';
 import { exportQueue, TRANSFER_RETRY_LIMIT } from '../../jobs/exports.js';
 import type { JobContext, JobQueue } from '../../jobs/job-queue.js';
@@ -101,9 +102,18 @@ export class ExportsService {
   private readonly clock: Clock;
   private readonly jobs: JobQueue;
   private readonly userJobs: UserJobsService;
+  private readonly snapshotReads: boolean;
 
-  constructor(deps: { db: Database; clock: Clock; jobs: JobQueue; userJobs: UserJobsService }) {
+  constructor(deps: {
+    db: Database;
+    config: Config;
+    clock: Clock;
+    jobs: JobQueue;
+    userJobs: UserJobsService;
+  }) {
     this.db = deps.db;
+    // PGlite has a single connection, which the chunk writes need while the reads go on.
+    this.snapshotReads = deps.config.databaseUrl !== null;
     this.clock = deps.clock;
     this.jobs = deps.jobs;
     this.userJobs = deps.userJobs;
@@ -176,10 +186,11 @@ export class ExportsService {
       (percent) => this.userJobs.update(jobId, { progress: percent }),
       total,
     );
-    const counts =
+    const counts = await this.readConsistently((reader) =>
       format === 'csv'
-        ? await this.writeCsv(writer, projectId, progress, context.signal)
-        : await this.writeJson(writer, project, progress, context.signal);
+        ? this.writeCsv(reader, writer, projectId, progress, context.signal)
+        : this.writeJson(reader, writer, project, progress, context.signal),
+    );
     const { size, chunkCount } = await writer.end();
     const finishedAt = this.clock.now();
     const finished = await completeExportFile(this.db, file.id, {
@@ -201,15 +212,29 @@ export class ExportsService {
     return result;
   }
 
+  /**
+   * Runs the export's reads in one read-only REPEATABLE READ transaction on PostgreSQL, so the
+   * file shows the project at one moment while the chunks are written on other connections. On
+   * PGlite each page is read as it comes, so changes made meanwhile may show.
+   */
+  private async readConsistently<T>(work: (reader: Executor) => Promise<T>): Promise<T> {
+    if (!this.snapshotReads) return work(this.db);
+    return this.db.transaction(work, {
+      isolationLevel: 'repeatable read',
+      accessMode: 'read only',
+    });
+  }
+
   /** Every task of the project, a page at a time, in (created_at, id) order. */
   private async *taskPages(
+    reader: Executor,
     projectId: string,
     signal: AbortSignal,
   ): AsyncGenerator<ExportTaskRow[]> {
     let after: TaskPageKey | null = null;
     for (;;) {
       signal.throwIfAborted();
-      const page = await listTaskPage(this.db, projectId, after, PAGE);
+      const page = await listTaskPage(reader, projectId, after, PAGE);
       if (page.length > 0) yield page;
       if (page.length < PAGE) return;
       const last = page[page.length - 1] as ExportTaskRow;
@@ -218,6 +243,7 @@ export class ExportsService {
   }
 
   private async writeCsv(
+    reader: Executor,
     writer: ChunkWriter,
     projectId: string,
     progress: ProgressReporter,
@@ -226,7 +252,7 @@ export class ExportsService {
     const options = { record_delimiter: 'windows' } as const;
     await writer.write(stringify([[...TASK_CSV_COLUMNS]], options));
     let written = 0;
-    for await (const page of this.taskPages(projectId, signal)) {
+    for await (const page of this.taskPages(reader, projectId, signal)) {
       // A row at a time: small strings die young, where a page's one big string would not.
       for (const task of page) {
         await writer.write(stringify([taskCsvRecord(task, task.assigneeEmail)], options));
@@ -238,6 +264,7 @@ export class ExportsService {
   }
 
   private async writeJson(
+    reader: Executor,
     writer: ChunkWriter,
     project: Parameters<typeof toProjectEventData>[0],
     progress: ProgressReporter,
@@ -254,7 +281,7 @@ export class ExportsService {
     let separator = '\n';
     let afterUser: string | null = null;
     for (;;) {
-      const members = await listMembers(this.db, project.id, afterUser, PAGE);
+      const members = await listMembers(reader, project.id, afterUser, PAGE);
       const page = members.slice(0, PAGE);
       for (const member of page) {
         await writer.write(separator + JSON.stringify(toMemberPublic(member)));
@@ -267,7 +294,7 @@ export class ExportsService {
     await writer.write('\n],\n"tasks":[');
     separator = '\n';
     let tasks = 0;
-    for await (const page of this.taskPages(project.id, signal)) {
+    for await (const page of this.taskPages(reader, project.id, signal)) {
       for (const task of page) {
         await writer.write(separator + JSON.stringify(toTaskPublic(task)));
         separator = ',\n';
@@ -281,11 +308,11 @@ export class ExportsService {
     separator = '\n';
     let comments = 0;
     let seen = 0;
-    for await (const page of this.taskPages(project.id, signal)) {
+    for await (const page of this.taskPages(reader, project.id, signal)) {
       const taskIds = page.map((task) => task.id);
       let after: { taskId: string; id: string } | null = null;
       for (;;) {
-        const batch = await listCommentPage(this.db, taskIds, after, PAGE);
+        const batch = await listCommentPage(reader, taskIds, after, PAGE);
         if (batch.length > 0) {
           for (const comment of batch) {
             await writer.write(separator + JSON.stringify(toCommentPublic(comment)));
@@ -305,13 +332,19 @@ export class ExportsService {
     return { tasks, comments };
   }
 
-  /** A finished export of the caller as a stream of its chunks; anyone else's is 404. */
+  /**
+   * A finished export of the caller, while still a member of its project, as a stream of its
+   * chunks; anyone else's is 404.
+   */
   async download(
     userId: string,
     exportId: string,
   ): Promise<{ file: ExportFileRow; stream: Readable }> {
     const file = await findFinishedExport(this.db, userId, exportId);
-    if (file === null) throw new AppError('export_not_found');
+    // A member who has left the project since no longer takes its data away.
+    if (file === null || (await findRole(this.db, file.projectId, userId)) === null) {
+      throw new AppError('export_not_found');
+    }
     if (file.expiresAt.getTime() <= this.clock.now().getTime()) {
       throw new AppError('export_expired', 'This export has expired; start a new one.');
     }
