@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -17,6 +18,15 @@ import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersService } from './modules/users/users.service.js';
+import { webhookDeliveryQueue } from './modules/webhooks/delivery.queue.js';
+import { DeliveryService } from './modules/webhooks/delivery.service.js';
+import { WebhookDispatcher } from './modules/webhooks/dispatcher.js';
+import { type HostResolver, systemResolver } from './modules/webhooks/ssrf-guard.js';
+import { WebhookSender } from './modules/webhooks/webhook-sender.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
+
+const require = createRequire(import.meta.url);
+const PACKAGE = require('../package.json') as { version: string };
 
 /**
  * What services are built from. A service takes the subset it needs (its constructor options);
@@ -32,12 +42,15 @@ export interface ServiceDeps {
   events: EventRelay;
   /** The durable job queue; not started yet: `createServices` registers the handlers first. */
   jobs: JobQueue;
+  /** Host name → addresses, for webhook targets (tests play DNS with it). */
+  resolveHost: HostResolver;
 }
 
 /** Without `events`, a relay with no hint channel is made (start it to use it). */
-export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events'> & {
+export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events' | 'resolveHost'> & {
   clock?: Clock;
   events?: EventRelay;
+  resolveHost?: HostResolver;
 };
 
 export interface Services {
@@ -57,15 +70,24 @@ export interface Services {
   tasks: TasksService;
   comments: CommentsService;
   activity: ActivityService;
+  webhooks: WebhooksService;
+  /** Webhook fan-out: started where jobs run (`WORKERS`), by the server or the worker. */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
 export function createServices({
   clock = systemClock,
   events,
+  resolveHost = systemResolver,
   ...rest
 }: ServiceDepsInput): Services {
-  const deps: ServiceDeps = { ...rest, clock, events: events ?? new EventRelay({ db: rest.db }) };
+  const deps: ServiceDeps = {
+    ...rest,
+    clock,
+    resolveHost,
+    events: events ?? new EventRelay({ db: rest.db }),
+  };
   const { config } = deps;
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
@@ -85,6 +107,8 @@ export function createServices({
     tasks: new TasksService(deps),
     comments: new CommentsService(deps),
     activity: new ActivityService(deps),
+    webhooks: new WebhooksService({ ...deps, resolve: resolveHost }),
+    webhookDispatcher: new WebhookDispatcher(deps),
   };
 }
 
@@ -92,9 +116,18 @@ export function createServices({
  * Every queue and the handler that runs its jobs. Registered wherever services are built, so
  * the server (with `WORKERS=true`) and `npm run worker` run the same handlers.
  */
-function registerJobHandlers({ jobs, mailer, db, config, clock }: ServiceDeps): void {
+function registerJobHandlers(deps: ServiceDeps): void {
+  const { jobs, mailer, db, config, clock } = deps;
   jobs.register(mailQueue, mailHandler(mailer));
   jobs.register(maintenanceQueue, maintenanceHandler({ db, config, clock }));
+  const sender = new WebhookSender({
+    policy: { allowPrivate: config.webhookAllowPrivate, allowedPorts: config.webhookAllowedPorts },
+    timeoutMs: config.webhookTimeoutMs,
+    userAgent: `Docket-Webhooks/${PACKAGE.version}`,
+    resolve: deps.resolveHost,
+  });
+  const deliveries = new DeliveryService({ ...deps, sender });
+  jobs.register(webhookDeliveryQueue, (payload, context) => deliveries.run(payload, context));
 }
 
 declare module 'fastify' {

@@ -25,6 +25,8 @@ export interface SendOptions {
   startAfter?: Date;
   /** At most one queued job per key and queue (a later send with the same key is dropped). */
   singletonKey?: string;
+  /** The job's group, whose running jobs the queue's `groupConcurrency` bounds. */
+  group?: string;
 }
 
 export interface JobQueueOptions {
@@ -193,6 +195,9 @@ export class JobQueue {
           pollingIntervalSeconds,
           // A full batch means more is waiting: fetch again at once instead of after a poll.
           burstWhenBatchFull: (options.batchSize ?? 1) > 1,
+          ...(options.groupConcurrency === undefined
+            ? {}
+            : { groupConcurrency: options.groupConcurrency }),
           perJobResults: true,
           includeMetadata: true,
         },
@@ -271,9 +276,26 @@ export class JobQueue {
     if (!queue.check(payload)) throw new InvalidPayloadError(queue.name);
     return this.#boss.send(queue.name, payload as object, {
       db: inTransaction(tx),
-      ...(options.startAfter === undefined ? {} : { startAfter: options.startAfter }),
-      ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
+      ...jobOptions(options),
     });
+  }
+
+  /** Enqueues many jobs of one queue in `tx` with one statement (see `send`). */
+  async sendMany<Q extends QueueDefinition>(
+    tx: Executor,
+    queue: Q,
+    jobs: { payload: Payload<Q>; options?: SendOptions }[],
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    if (!this.#queues.has(queue.name)) throw new Error(`queue "${queue.name}" is not registered`);
+    for (const job of jobs) {
+      if (!queue.check(job.payload)) throw new InvalidPayloadError(queue.name);
+    }
+    await this.#boss.insert(
+      queue.name,
+      jobs.map((job) => ({ data: job.payload as object, ...jobOptions(job.options ?? {}) })),
+      { db: inTransaction(tx) },
+    );
   }
 
   /** Test seam: runs a queue's handler on a payload now, in this process, without the queue. */
@@ -319,6 +341,14 @@ export class JobQueue {
     this.#started = false;
     await this.#boss.stop({ graceful: true, timeout: this.#config.jobShutdownTimeoutMs });
   }
+}
+
+function jobOptions(options: SendOptions) {
+  return {
+    ...(options.startAfter === undefined ? {} : { startAfter: options.startAfter }),
+    ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
+    ...(options.group === undefined ? {} : { group: { id: options.group } }),
+  };
 }
 
 /** pg-boss statements run through the caller's drizzle transaction (either driver). */

@@ -22,6 +22,8 @@ export interface QueueOptions {
   batchSize?: number;
   /** Pollers per process. Default 1. */
   concurrency?: number;
+  /** At most this many jobs of one group (`SendOptions.group`) run at once, across instances. */
+  groupConcurrency?: number;
 }
 
 export interface QueueDefinition<S extends TSchema = TSchema> {
