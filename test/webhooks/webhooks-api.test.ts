@@ -290,7 +290,10 @@ describe('webhook subscriptions', () => {
         query: { limit: '2', ...(cursor ? { cursor } : {}) },
       });
       expect(response.statusCode).toBe(200);
-      const page: { items: Webhook[]; next_cursor: string | null } = response.json<{ items: Webhook[]; next_cursor: string | null }>();
+      const page: { items: Webhook[]; next_cursor: string | null } = response.json<{
+        items: Webhook[];
+        next_cursor: string | null;
+      }>();
       seen.push(...page.items.map((item) => item.id));
       cursor = page.next_cursor;
     } while (cursor !== null);
