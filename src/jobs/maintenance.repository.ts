@@ -8,6 +8,7 @@ import {
   refreshTokens,
   sessions,
   userJobs,
+  webhookDeliveries,
 } from '../db/schema/index.js';
 
 // Each batch is its own short statement, so a large backlog never holds long locks.
@@ -40,6 +41,7 @@ export interface PurgeCutoffs {
   idleBefore: Date;
   eventsBefore: Date;
   finishedJobsBefore: Date;
+  webhookDeliveriesBefore: Date;
 }
 
 export interface PurgeCounts {
@@ -49,6 +51,7 @@ export interface PurgeCounts {
   idempotency_keys: number;
   events: number;
   jobs: number;
+  webhook_deliveries: number;
 }
 
 /** A time as a query parameter; postgres-js takes no Date inside a raw `sql` fragment. */
@@ -79,5 +82,10 @@ export async function purgeExpired(db: Executor, cutoffs: PurgeCutoffs): Promise
     ),
     events: await deleteInBatches(db, events, sql`${events.createdAt} < ${eventsBefore}`),
     jobs: await deleteInBatches(db, userJobs, sql`${userJobs.finishedAt} < ${finishedJobsBefore}`),
+    webhook_deliveries: await deleteInBatches(
+      db,
+      webhookDeliveries,
+      sql`${webhookDeliveries.createdAt} < ${at(cutoffs.webhookDeliveriesBefore)}`,
+    ),
   };
 }

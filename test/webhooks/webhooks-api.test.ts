@@ -8,6 +8,7 @@ import { createProjectWithRoles, type ProjectFixture } from '../helpers/projects
 const PUBLIC_ADDRESS = '93.184.216.34';
 const DNS: Record<string, string[]> = {
   'hooks.example.com': [PUBLIC_ADDRESS],
+  'rebind.example.com': [PUBLIC_ADDRESS],
   'internal.example.com': [PUBLIC_ADDRESS, '10.1.2.3'],
   'mapped.example.com': ['::ffff:127.0.0.1'],
 };
@@ -344,6 +345,34 @@ describe('webhook subscriptions', () => {
       headers: fixture.admin.headers,
     });
     expect(malformed.statusCode).toBe(422);
+  });
+
+  it('when a name resolves to a private address only at delivery, then the delivery is refused', async () => {
+    const fixture = await createProjectWithRoles(ctx.app);
+    const response = await createWebhook(ctx.app, fixture.projectId, fixture.admin, {
+      url: 'http://rebind.example.com/hook',
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const webhook = response.json<Webhook>();
+    DNS['rebind.example.com'] = ['127.0.0.1'];
+    await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${fixture.projectId}/tasks`,
+      headers: fixture.owner.headers,
+      payload: { title: 'T' },
+    });
+    let items: { status_code: number | null; error: string | null; succeeded: boolean }[] = [];
+    for (let tries = 0; tries < 300 && items.length === 0; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const log = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/v1/webhooks/${webhook.id}/deliveries`,
+        headers: fixture.admin.headers,
+      });
+      items = log.json<{ items: typeof items }>().items;
+    }
+    expect(items[0]).toMatchObject({ succeeded: false, status_code: null });
+    expect(items[0]!.error).toMatch(/^refused: .*127\.0\.0\.1.*loopback/);
   });
 
   it('when a webhook is deleted, then it is gone', async () => {
