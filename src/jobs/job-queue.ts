@@ -298,6 +298,17 @@ export class JobQueue {
     );
   }
 
+  /**
+   * Wakes this process's workers of `queue` to fetch now rather than at their next poll; call it
+   * after the transaction that sent jobs has committed. Nothing happens where jobs are not worked.
+   */
+  wake(queue: QueueDefinition): void {
+    if (!this.#working) return;
+    for (const worker of this.#boss.getWipData({ includeInternal: false })) {
+      if (worker.name === queue.name) this.#boss.notifyWorker(worker.id);
+    }
+  }
+
   /** Test seam: runs a queue's handler on a payload now, in this process, without the queue. */
   async run<Q extends QueueDefinition>(queue: Q, payload: Payload<Q>): Promise<unknown> {
     const controller = new AbortController();

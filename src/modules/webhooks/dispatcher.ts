@@ -89,6 +89,8 @@ export class WebhookDispatcher {
         let result: DispatchResult;
         do {
           result = await this.dispatchOnce();
+          // Committed: this process's delivery workers start now instead of at their next poll.
+          if (result.jobs > 0) this.#jobs.wake(webhookDeliveryQueue);
         } while (result.full && !this.#stopped);
         if (result.waiting) {
           // Committed events wait behind a transaction still running: look again shortly,
