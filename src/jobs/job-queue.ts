@@ -201,8 +201,8 @@ export class JobQueue {
           perJobResults: true,
           includeMetadata: true,
         },
-        async (jobs) =>
-          Promise.all(
+        async (jobs) => {
+          const results = await Promise.all(
             jobs.map((job) =>
               this.#attempt(
                 queue,
@@ -211,7 +211,11 @@ export class JobQueue {
                 job.retryCount >= job.retryLimit,
               ),
             ),
-          ),
+          );
+          // A notified worker skips its poll delay: more is likely waiting.
+          if (options.eager === true && jobs.length > 0) this.wake(queue);
+          return results;
+        },
       );
     }
   }

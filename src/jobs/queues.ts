@@ -24,6 +24,11 @@ export interface QueueOptions {
   concurrency?: number;
   /** At most this many jobs of one group (`SendOptions.group`) run at once, across instances. */
   groupConcurrency?: number;
+  /**
+   * Fetch again at once after any job, not only after a full batch: for queues whose fetches
+   * come back short by design (`groupConcurrency`, or batches of one). Default false.
+   */
+  eager?: boolean;
 }
 
 export interface QueueDefinition<S extends TSchema = TSchema> {

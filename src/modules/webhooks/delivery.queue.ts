@@ -22,8 +22,9 @@ export const DeliveryJobSchema = Type.Object({
  * One attempt of one delivery. A failed attempt is not a failed job: the handler logs it and
  * queues the next attempt itself, on the webhook schedule. The job's own retries only cover a
  * worker that died mid-attempt (the receiver may then see the attempt twice, same `webhook-id`).
- * Jobs are grouped by webhook: at most 2 attempts per endpoint run at once across instances, so
- * a slow receiver holds at most 2 of each process's 8 pollers.
+ * Jobs are grouped by webhook and fetched one at a time by 16 pollers per process: at most 4
+ * attempts per endpoint run at once across instances, so a slow receiver (up to
+ * `WEBHOOK_TIMEOUT_MS` per attempt) holds at most 4 pollers and the others keep delivering.
  */
 export const webhookDeliveryQueue = defineQueue(
   'webhook-delivery',
@@ -33,8 +34,9 @@ export const webhookDeliveryQueue = defineQueue(
     retryDelaySeconds: 5,
     expireInSeconds: Math.ceil(config.webhookTimeoutMs / 1000) + 60,
     keepFinishedSeconds: 3600,
-    batchSize: 10,
-    concurrency: 8,
-    groupConcurrency: 2,
+    batchSize: 1,
+    concurrency: 16,
+    groupConcurrency: 4,
+    eager: true,
   }),
 );

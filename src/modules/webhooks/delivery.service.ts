@@ -101,8 +101,33 @@ export class DeliveryService {
       },
       signal: context.signal,
     });
-    await this.#record(job, body.type, result);
+    if (result.error === null && webhook.failingSince === null) {
+      // The common case touches nothing but the log: no lock, no transaction.
+      await insertDelivery(this.#db, this.#attemptRow(job, body.type, result, null));
+    } else {
+      await this.#record(job, body.type, result);
+    }
     return {};
+  }
+
+  #attemptRow(
+    job: DeliveryJob,
+    eventType: string,
+    result: OutboundResult,
+    nextRetryAt: Date | null,
+  ) {
+    return {
+      id: newId(),
+      webhookId: job.webhook_id,
+      eventId: job.event_id,
+      eventType,
+      attempt: job.attempt,
+      statusCode: result.statusCode,
+      durationMs: result.durationMs,
+      error: result.error,
+      succeeded: result.error === null,
+      nextRetryAt,
+    };
   }
 
   async #body(job: DeliveryJob): Promise<DeliveryBody | null> {
@@ -166,18 +191,7 @@ export class DeliveryService {
           }
         }
       }
-      await insertDelivery(tx, {
-        id: newId(),
-        webhookId: webhook.id,
-        eventId: job.event_id,
-        eventType,
-        attempt: job.attempt,
-        statusCode: result.statusCode,
-        durationMs: result.durationMs,
-        error: result.error,
-        succeeded,
-        nextRetryAt,
-      });
+      await insertDelivery(tx, this.#attemptRow(job, eventType, result, nextRetryAt));
     });
   }
 
