@@ -22,9 +22,10 @@ export const DeliveryJobSchema = Type.Object({
  * One attempt of one delivery. A failed attempt is not a failed job: the handler logs it and
  * queues the next attempt itself, on the webhook schedule. The job's own retries only cover a
  * worker that died mid-attempt (the receiver may then see the attempt twice, same `webhook-id`).
- * Jobs are grouped by webhook and fetched one at a time by 16 pollers per process: at most 4
- * attempts per endpoint run at once across instances, so a slow receiver (up to
- * `WEBHOOK_TIMEOUT_MS` per attempt) holds at most 4 pollers and the others keep delivering.
+ * Jobs are grouped by webhook: at most 4 attempts per endpoint run at once across instances.
+ * Each process has 16 pollers fetching 5 jobs at a time, which run side by side; a poller
+ * fetches again when its whole batch is done, so a slow receiver (up to `WEBHOOK_TIMEOUT_MS` per
+ * attempt) holds back at most 4 pollers while the others keep delivering.
  */
 export const webhookDeliveryQueue = defineQueue(
   'webhook-delivery',
