@@ -195,9 +195,11 @@ export class JobQueue {
           pollingIntervalSeconds,
           // A full batch means more is waiting: fetch again at once instead of after a poll.
           burstWhenBatchFull: (options.batchSize ?? 1) > 1,
+          // Counted in memory: exact within this process. (pg-boss's database-wide count lets
+          // pollers that fetch at the same moment overshoot it.)
           ...(options.groupConcurrency === undefined
             ? {}
-            : { groupConcurrency: options.groupConcurrency }),
+            : { localGroupConcurrency: options.groupConcurrency }),
           perJobResults: true,
           includeMetadata: true,
         },

@@ -22,7 +22,7 @@ export interface QueueOptions {
   batchSize?: number;
   /** Pollers per process. Default 1. */
   concurrency?: number;
-  /** At most this many jobs of one group (`SendOptions.group`) run at once, across instances. */
+  /** At most this many jobs of one group (`SendOptions.group`) run at once in each process. */
   groupConcurrency?: number;
   /**
    * Fetch again at once after any job, not only after a full batch: for queues whose fetches

@@ -332,6 +332,33 @@ describe('webhook deliveries', () => {
     expect(editorTry.statusCode).toBe(403);
   });
 
+  it('when one receiver is slow, then it never has more than 4 attempts at once and the others are not held up', async () => {
+    const fixture = await createProjectWithRoles(ctx.app);
+    const slow = await subscribe(ctx.app, fixture);
+    const fast = await subscribe(ctx.app, fixture);
+    let inFlight = 0;
+    let most = 0;
+    receiver.on(slow.path, async (_request, response) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await sleep(500);
+      inFlight -= 1;
+      response.writeHead(200).end();
+    });
+    const tasks = 20;
+    for (let i = 0; i < tasks; i += 1) await createTask(ctx.app, fixture.projectId, fixture.owner);
+    await receiver.waitFor(fast.path, tasks);
+    // At most 4 at a time, 0.5 s each: the slow one cannot have had them all yet.
+    expect(receiver.received.filter((entry) => entry.path === slow.path).length).toBeLessThan(
+      tasks,
+    );
+    await receiver.waitFor(slow.path, tasks, 60_000);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    const log = await waitForLog(ctx.app, fixture, slow.id, tasks);
+    expect(log.every((entry) => entry.succeeded)).toBe(true);
+  }, 90_000);
+
   it('when the log spans pages, then each attempt comes once, newest first', async () => {
     const fixture = await createProjectWithRoles(ctx.app);
     const hook = await subscribe(ctx.app, fixture);
