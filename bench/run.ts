@@ -81,8 +81,9 @@ if (flags.help) {
   --no-floor              skip the floor reference server
   --no-background         skip the background-work scenarios run after the HTTP ones:
                           event relay lag (bench/relay-lag.ts), job throughput (bench/jobs.ts),
-                          10 000 reminders due at once (bench/reminders.ts) and the export
-                          of a 100 000-task project (bench/exports.ts)`);
+                          10 000 reminders due at once (bench/reminders.ts), the export
+                          of a 100 000-task project (bench/exports.ts) and webhook
+                          deliveries (bench/webhooks.ts)`);
   process.exit(0);
 }
 
@@ -619,6 +620,7 @@ const BACKGROUND_SCENARIOS = [
   'bench/jobs.ts',
   'bench/reminders.ts',
   'bench/exports.ts',
+  'bench/webhooks.ts',
 ];
 
 /** Background work has its own harnesses (no HTTP in the measured path); run them in turn. */

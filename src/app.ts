@@ -30,6 +30,8 @@ import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
+import type { HostResolver } from './modules/webhooks/ssrf-guard.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
@@ -60,6 +62,8 @@ export interface BuildOptions {
   migrate?: boolean;
   /** A logger stream, for tests that read log lines. */
   logStream?: NodeJS.WritableStream;
+  /** How webhook host names are resolved. Default: the system resolver. */
+  resolveHost?: HostResolver;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -181,7 +185,17 @@ async function assembleApp(
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
   const events = createEventRelay(app, database, redis);
   const jobs = new JobQueue({ database, config, log: app.log });
-  app.decorate('services', createServices({ db: database.db, config, mailer, events, jobs }));
+  app.decorate(
+    'services',
+    createServices({
+      db: database.db,
+      config,
+      mailer,
+      events,
+      jobs,
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+    }),
+  );
   app.addHook('onClose', async () => mailer.close());
   app.decorate('lifecycle', { draining: false });
   app.addHook('onRequest', async (request, reply) => {
@@ -208,6 +222,11 @@ async function assembleApp(
   // finish (within JOB_SHUTDOWN_TIMEOUT_MS) while they can still write.
   app.addHook('onClose', async () => jobs.stop());
   await jobs.start();
+  if (config.workers) {
+    const { webhookDispatcher } = app.services;
+    webhookDispatcher.start();
+    app.addHook('onClose', async () => webhookDispatcher.stop());
+  }
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   // Unknown routes count against the budget too, so scanning costs the scanner.
@@ -227,6 +246,7 @@ async function assembleApp(
     calendarRoutes,
     exportsRoutes,
     importsRoutes,
+    webhooksRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

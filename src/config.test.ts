@@ -71,6 +71,12 @@ describe('loadConfig', () => {
     [{ MAIL_RETRY_DELAY_SECONDS: '0' }, 'MAIL_RETRY_DELAY_SECONDS'],
     [{ JOB_SHUTDOWN_TIMEOUT_MS: '10000' }, 'JOB_SHUTDOWN_TIMEOUT_MS'],
     [{ IMPORT_MAX_BYTES: '100' }, 'IMPORT_MAX_BYTES'],
+    [{ WEBHOOK_RETRY_DELAYS: '5,soon' }, 'WEBHOOK_RETRY_DELAYS'],
+    [{ WEBHOOK_RETRY_DELAYS: '5,,10' }, 'WEBHOOK_RETRY_DELAYS'],
+    [{ WEBHOOK_ALLOWED_PORTS: '0' }, 'WEBHOOK_ALLOWED_PORTS'],
+    [{ WEBHOOK_ALLOWED_PORTS: '443,70000' }, 'WEBHOOK_ALLOWED_PORTS'],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE'],
+    [{ WEBHOOK_TIMEOUT_MS: '10' }, 'WEBHOOK_TIMEOUT_MS'],
   ])('when %o, then it refuses naming %s', (env, variable) => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
@@ -101,6 +107,10 @@ describe('loadConfig', () => {
       MAIL_RETRY_DELAY_SECONDS: '5',
       EVENTS_RETENTION_DAYS: '7',
       IMPORT_MAX_BYTES: '2048',
+      WEBHOOK_RETRY_DELAYS: '1, 2,3',
+      WEBHOOK_ALLOWED_PORTS: '443,8443',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_TIMEOUT_MS: '5000',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -121,6 +131,16 @@ describe('loadConfig', () => {
       mailRetryDelaySeconds: 5,
       eventsRetentionDays: 7,
       importMaxBytes: 2048,
+      webhookRetryDelaysSeconds: [1, 2, 3],
+      webhookAllowedPorts: [443, 8443],
+      webhookAllowPrivate: true,
+      webhookTimeoutMs: 5000,
+    });
+    expect(loadConfig({ JWT_SECRET: SECRET })).toMatchObject({
+      webhookRetryDelaysSeconds: [5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+      webhookAllowedPorts: [80, 443],
+      webhookAllowPrivate: false,
+      webhookTimeoutMs: 10_000,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);

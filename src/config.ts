@@ -58,6 +58,14 @@ export interface Config {
   readonly eventsRetentionDays: number;
   /** Largest CSV file `POST /projects/{id}/imports` accepts, in bytes. */
   readonly importMaxBytes: number;
+  /** Seconds before each webhook retry (jittered); its length is the number of retries. */
+  readonly webhookRetryDelaysSeconds: readonly number[];
+  /** Ports a webhook URL may name. */
+  readonly webhookAllowedPorts: readonly number[];
+  /** Lifts the address and port checks of webhook URLs (development and tests only). */
+  readonly webhookAllowPrivate: boolean;
+  /** A webhook delivery's whole budget (connect, send, read the answer), in ms. */
+  readonly webhookTimeoutMs: number;
 }
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -243,6 +251,26 @@ function metricsToken(env: Env): string | null {
   return value;
 }
 
+/** A comma list of integers within `min`…`max`, at least one. */
+function integerList(
+  env: Env,
+  name: string,
+  fallback: readonly number[],
+  min: number,
+  max: number,
+): readonly number[] {
+  const value = read(env, name);
+  if (value === undefined) return Object.freeze([...fallback]);
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => !/^\d{1,9}$/.test(item) || Number(item) < min || Number(item) > max)) {
+    throw new ConfigError(
+      name,
+      `must be a comma list of integers from ${min} to ${max} (got "${value}")`,
+    );
+  }
+  return Object.freeze(items.map(Number));
+}
+
 /** Validates the environment once; the result is frozen and passed to whoever needs it. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', NODE_ENVS, 'development');
@@ -298,6 +326,16 @@ export function loadConfig(env: Env = process.env): Config {
     mailRetryDelaySeconds: integer(env, 'MAIL_RETRY_DELAY_SECONDS', 30, 1, 86_400),
     eventsRetentionDays: integer(env, 'EVENTS_RETENTION_DAYS', 90, 7, 36_500),
     importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    webhookRetryDelaysSeconds: integerList(
+      env,
+      'WEBHOOK_RETRY_DELAYS',
+      [5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+      0,
+      7 * 86_400,
+    ),
+    webhookAllowedPorts: integerList(env, 'WEBHOOK_ALLOWED_PORTS', [80, 443], 1, 65_535),
+    webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
   };
   if (!config.workers && config.databaseUrl === null) {
     throw new ConfigError(

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -28,6 +29,15 @@ import { CalendarService } from './modules/calendar/calendar.service.js';
 import { RemindersService } from './modules/reminders/reminders.service.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersService } from './modules/users/users.service.js';
+import { webhookDeliveryQueue } from './modules/webhooks/delivery.queue.js';
+import { DeliveryService } from './modules/webhooks/delivery.service.js';
+import { WebhookDispatcher } from './modules/webhooks/dispatcher.js';
+import { type HostResolver, systemResolver } from './modules/webhooks/ssrf-guard.js';
+import { WebhookSender } from './modules/webhooks/webhook-sender.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
+
+const require = createRequire(import.meta.url);
+const PACKAGE = require('../package.json') as { version: string };
 
 /**
  * What services are built from. A service takes the subset it needs (its constructor options);
@@ -43,12 +53,15 @@ export interface ServiceDeps {
   events: EventRelay;
   /** The durable job queue; not started yet: `createServices` registers the handlers first. */
   jobs: JobQueue;
+  /** Host name → addresses, for webhook targets (tests play DNS with it). */
+  resolveHost: HostResolver;
 }
 
 /** Without `events`, a relay with no hint channel is made (start it to use it). */
-export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events'> & {
+export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events' | 'resolveHost'> & {
   clock?: Clock;
   events?: EventRelay;
+  resolveHost?: HostResolver;
 };
 
 export interface Services {
@@ -72,15 +85,24 @@ export interface Services {
   calendar: CalendarService;
   exports: ExportsService;
   imports: ImportsService;
+  webhooks: WebhooksService;
+  /** Webhook fan-out: started where jobs run (`WORKERS`), by the server or the worker. */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
 export function createServices({
   clock = systemClock,
   events,
+  resolveHost = systemResolver,
   ...rest
 }: ServiceDepsInput): Services {
-  const deps: ServiceDeps = { ...rest, clock, events: events ?? new EventRelay({ db: rest.db }) };
+  const deps: ServiceDeps = {
+    ...rest,
+    clock,
+    resolveHost,
+    events: events ?? new EventRelay({ db: rest.db }),
+  };
   const { config } = deps;
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const accountMail = new AccountMailService(deps);
@@ -108,6 +130,8 @@ export function createServices({
     calendar: new CalendarService(deps),
     exports,
     imports,
+    webhooks: new WebhooksService({ ...deps, resolve: resolveHost }),
+    webhookDispatcher: new WebhookDispatcher(deps),
   };
 }
 
@@ -116,19 +140,28 @@ export function createServices({
  * the server (with `WORKERS=true`) and `npm run worker` run the same handlers.
  */
 function registerJobHandlers(
-  { jobs, mailer, db, config, clock }: ServiceDeps,
+  deps: ServiceDeps,
   {
     reminders,
     exports,
     imports,
   }: { reminders: RemindersService; exports: ExportsService; imports: ImportsService },
 ): void {
+  const { jobs, mailer, db, config, clock } = deps;
   jobs.register(mailQueue, mailHandler(mailer));
   jobs.register(maintenanceQueue, maintenanceHandler({ db, config, clock }));
   jobs.register(reminderQueue, reminderHandler(reminders));
   jobs.register(reminderSweepQueue, reminderSweepHandler(reminders));
   jobs.register(exportQueue, (payload, context) => exports.run(payload, context));
   jobs.register(importQueue, (payload, context) => imports.run(payload, context));
+  const sender = new WebhookSender({
+    policy: { allowPrivate: config.webhookAllowPrivate, allowedPorts: config.webhookAllowedPorts },
+    timeoutMs: config.webhookTimeoutMs,
+    userAgent: `Docket-Webhooks/${PACKAGE.version}`,
+    resolve: deps.resolveHost,
+  });
+  const deliveries = new DeliveryService({ ...deps, sender });
+  jobs.register(webhookDeliveryQueue, (payload, context) => deliveries.run(payload, context));
 }
 
 declare module 'fastify' {

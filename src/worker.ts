@@ -41,7 +41,7 @@ const database = await openDatabase({
 const mailer = new Mailer(config.smtpUrl, config.mailFrom, log);
 const jobs = new JobQueue({ database, config, log });
 // The same composition root as the server: the queue's handlers are registered with the services.
-createServices({ db: database.db, config, mailer, jobs });
+const services = createServices({ db: database.db, config, mailer, jobs });
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
@@ -55,6 +55,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   deadline.unref();
   try {
     // Running jobs get JOB_SHUTDOWN_TIMEOUT_MS to finish; the rest run again after a restart.
+    await services.webhookDispatcher.stop();
     await jobs.stop();
     mailer.close();
     await database.close();
@@ -72,6 +73,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 try {
   await database.migrate();
   await jobs.start();
+  // No event relay runs here: webhook fan-out polls the log (every second).
+  services.webhookDispatcher.start();
   log.info('worker started');
 } catch (error) {
   log.error({ err: error }, 'worker could not start');

@@ -25,6 +25,8 @@ export interface SendOptions {
   startAfter?: Date;
   /** At most one queued job per key and queue (a later send with the same key is dropped). */
   singletonKey?: string;
+  /** The job's group, whose running jobs the queue's `groupConcurrency` bounds. */
+  group?: string;
 }
 
 export interface JobQueueOptions {
@@ -193,11 +195,16 @@ export class JobQueue {
           pollingIntervalSeconds,
           // A full batch means more is waiting: fetch again at once instead of after a poll.
           burstWhenBatchFull: (options.batchSize ?? 1) > 1,
+          // Counted in memory: exact within this process. (pg-boss's database-wide count lets
+          // pollers that fetch at the same moment overshoot it.)
+          ...(options.groupConcurrency === undefined
+            ? {}
+            : { localGroupConcurrency: options.groupConcurrency }),
           perJobResults: true,
           includeMetadata: true,
         },
-        async (jobs) =>
-          Promise.all(
+        async (jobs) => {
+          const results = await Promise.all(
             jobs.map((job) =>
               this.#attempt(
                 queue,
@@ -206,7 +213,11 @@ export class JobQueue {
                 job.retryCount >= job.retryLimit,
               ),
             ),
-          ),
+          );
+          // A notified worker skips its poll delay: more is likely waiting.
+          if (options.eager === true && jobs.length > 0) this.wake(queue);
+          return results;
+        },
       );
     }
   }
@@ -271,27 +282,37 @@ export class JobQueue {
     if (!queue.check(payload)) throw new InvalidPayloadError(queue.name);
     return this.#boss.send(queue.name, payload as object, {
       db: inTransaction(tx),
-      ...(options.startAfter === undefined ? {} : { startAfter: options.startAfter }),
-      ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
+      ...jobOptions(options),
     });
   }
 
-  /** Enqueues several jobs of one queue in `tx` with a single statement, as `send()` would each. */
+  /** Enqueues many jobs of one queue in `tx` with one statement (see `send`). */
   async sendMany<Q extends QueueDefinition>(
     tx: Executor,
     queue: Q,
-    payloads: Payload<Q>[],
+    jobs: { payload: Payload<Q>; options?: SendOptions }[],
   ): Promise<void> {
+    if (jobs.length === 0) return;
     if (!this.#queues.has(queue.name)) throw new Error(`queue "${queue.name}" is not registered`);
-    if (!payloads.every((payload) => queue.check(payload))) {
-      throw new InvalidPayloadError(queue.name);
+    for (const job of jobs) {
+      if (!queue.check(job.payload)) throw new InvalidPayloadError(queue.name);
     }
-    if (payloads.length === 0) return;
     await this.#boss.insert(
       queue.name,
-      payloads.map((data) => ({ data: data as object })),
+      jobs.map((job) => ({ data: job.payload as object, ...jobOptions(job.options ?? {}) })),
       { db: inTransaction(tx) },
     );
+  }
+
+  /**
+   * Wakes this process's workers of `queue` to fetch now rather than at their next poll; call it
+   * after the transaction that sent jobs has committed. Nothing happens where jobs are not worked.
+   */
+  wake(queue: QueueDefinition): void {
+    if (!this.#working) return;
+    for (const worker of this.#boss.getWipData({ includeInternal: false })) {
+      if (worker.name === queue.name) this.#boss.notifyWorker(worker.id);
+    }
   }
 
   /** Test seam: runs a queue's handler on a payload now, in this process, without the queue. */
@@ -337,6 +358,14 @@ export class JobQueue {
     this.#started = false;
     await this.#boss.stop({ graceful: true, timeout: this.#config.jobShutdownTimeoutMs });
   }
+}
+
+function jobOptions(options: SendOptions) {
+  return {
+    ...(options.startAfter === undefined ? {} : { startAfter: options.startAfter }),
+    ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
+    ...(options.group === undefined ? {} : { group: { id: options.group } }),
+  };
 }
 
 /** pg-boss statements run through the caller's drizzle transaction (either driver). */

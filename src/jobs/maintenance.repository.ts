@@ -10,6 +10,7 @@ import {
   refreshTokens,
   sessions,
   userJobs,
+  webhookDeliveries,
 } from '../db/schema/index.js';
 
 // Each batch is its own short statement, so a large backlog never holds long locks.
@@ -44,6 +45,7 @@ export interface PurgeCutoffs {
   finishedJobsBefore: Date;
   /** Uploads of imports whose job never ran to its end are deleted. */
   uploadsBefore: Date;
+  webhookDeliveriesBefore: Date;
 }
 
 export interface PurgeCounts {
@@ -55,6 +57,7 @@ export interface PurgeCounts {
   jobs: number;
   exports: number;
   import_uploads: number;
+  webhook_deliveries: number;
 }
 
 /** A time as a query parameter; postgres-js takes no Date inside a raw `sql` fragment. */
@@ -91,6 +94,11 @@ export async function purgeExpired(db: Executor, cutoffs: PurgeCutoffs): Promise
       db,
       importUploads,
       sql`${importUploads.createdAt} < ${at(cutoffs.uploadsBefore)}`,
+    ),
+    webhook_deliveries: await deleteInBatches(
+      db,
+      webhookDeliveries,
+      sql`${webhookDeliveries.createdAt} < ${at(cutoffs.webhookDeliveriesBefore)}`,
     ),
   };
 }

@@ -11,12 +11,14 @@ const DAY_MS = 86_400_000;
 const REVOKED_SESSION_DAYS = 7;
 /** Finished user-visible jobs (and the exports they point to) are kept this long. */
 export const FINISHED_JOB_DAYS = 7;
+/** The webhook delivery log keeps this many days. */
+export const WEBHOOK_DELIVERY_DAYS = 30;
 
 /**
  * Hourly housekeeping, once per hour across all instances: expired sessions and their refresh
  * tokens, expired action tokens and idempotency keys, events older than
- * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days, expired exports and forgotten
- * import uploads. pg-boss deletes its own finished
+ * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days, expired exports, forgotten
+ * import uploads and webhook delivery attempts after 30 days. pg-boss deletes its own finished
  * jobs by each queue's `keepFinishedSeconds`.
  */
 export const maintenanceQueue = defineQueue('maintenance', Type.Object({}), {
@@ -47,6 +49,7 @@ export function maintenanceHandler({
       eventsBefore: ago(config.eventsRetentionDays * DAY_MS),
       finishedJobsBefore: ago(FINISHED_JOB_DAYS * DAY_MS),
       uploadsBefore: ago(FINISHED_JOB_DAYS * DAY_MS),
+      webhookDeliveriesBefore: ago(WEBHOOK_DELIVERY_DAYS * DAY_MS),
     });
   };
 }

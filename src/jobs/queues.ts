@@ -22,6 +22,13 @@ export interface QueueOptions {
   batchSize?: number;
   /** Pollers per process. Default 1. */
   concurrency?: number;
+  /** At most this many jobs of one group (`SendOptions.group`) run at once in each process. */
+  groupConcurrency?: number;
+  /**
+   * Fetch again at once after any job, not only after a full batch: for queues whose fetches
+   * come back short by design (`groupConcurrency`, or batches of one). Default false.
+   */
+  eager?: boolean;
 }
 
 export interface QueueDefinition<S extends TSchema = TSchema> {

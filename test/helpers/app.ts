@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll } from 'vitest';
-import { type App, buildApp } from '../../src/app.js';
+import { type App, type BuildOptions, buildApp } from '../../src/app.js';
 import { type Config, testConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { openRedis } from '../../src/plugins/redis.js';
@@ -20,6 +20,8 @@ export interface TestAppOptions {
   captureLogs?: boolean;
   /** Reach the test database at another address, e.g. through a proxy the test controls. */
   databaseUrl?: (url: string) => string;
+  /** How webhook host names resolve (tests play DNS with it). */
+  resolveHost?: BuildOptions['resolveHost'];
   /** Register extra test-only routes before the app is ready. */
   setup?: (app: App) => void | Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database,
     redis,
     ...(logStream ? { logStream } : {}),
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
   await options.setup?.(app);
   await app.ready();

@@ -96,14 +96,18 @@ describe('job queue', () => {
     });
     await database.db
       .transaction(async (tx) => {
-        await jobs.sendMany(tx, queue, [{ n: 1 }, { n: 2 }]);
+        await jobs.sendMany(tx, queue, [{ payload: { n: 1 } }, { payload: { n: 2 } }]);
         throw new Error('roll back');
       })
       .catch(() => undefined);
     await expect(
-      database.db.transaction((tx) => jobs.sendMany(tx, queue, [{ n: 3 }, { n: 'x' } as never])),
+      database.db.transaction((tx) =>
+        jobs.sendMany(tx, queue, [{ payload: { n: 3 } }, { payload: { n: 'x' } as never }]),
+      ),
     ).rejects.toBeInstanceOf(InvalidPayloadError);
-    await database.db.transaction((tx) => jobs.sendMany(tx, queue, [{ n: 4 }, { n: 5 }]));
+    await database.db.transaction((tx) =>
+      jobs.sendMany(tx, queue, [{ payload: { n: 4 } }, { payload: { n: 5 } }]),
+    );
     await waitFor(() => seen.length === 2, 'both jobs');
     expect(seen.sort()).toEqual([4, 5]);
   });

@@ -8,7 +8,10 @@ import {
   idempotencyKeys,
   refreshTokens,
   sessions,
+  projects,
   userJobs,
+  webhookDeliveries,
+  webhooks,
 } from '../../src/db/schema/index.js';
 import { maintenanceQueue } from '../../src/jobs/maintenance.js';
 import { newId } from '../../src/lib/ids.js';
@@ -89,6 +92,29 @@ describe('maintenance job', () => {
     const oldJob = job('succeeded', ago(8));
     await db.insert(userJobs).values([runningJob, recentJob, oldJob]);
 
+    const projectId = newId();
+    await db.insert(projects).values({ id: projectId, name: 'P' });
+    const webhookId = newId();
+    await db.insert(webhooks).values({
+      id: webhookId,
+      projectId,
+      url: 'https://hooks.example.com/',
+      events: ['*'],
+      secret: 'whsec_x',
+    });
+    const attempt = (createdAt: Date) => ({
+      id: newId(),
+      webhookId,
+      eventId: newId(),
+      eventType: 'task.created',
+      attempt: 1,
+      succeeded: true,
+      createdAt,
+    });
+    const recentAttempt = attempt(ago(29));
+    const oldAttempt = attempt(ago(31));
+    await db.insert(webhookDeliveries).values([recentAttempt, oldAttempt]);
+
     const counts = await t.app.services.jobs.run(maintenanceQueue, {});
 
     expect(counts).toEqual({
@@ -100,6 +126,7 @@ describe('maintenance job', () => {
       jobs: 1,
       exports: 0,
       import_uploads: 0,
+      webhook_deliveries: 1,
     });
     const sessionIds = [liveSession, revokedYesterday, expiredSession, revokedLongAgo, idleSession];
     expect(
@@ -120,6 +147,9 @@ describe('maintenance job', () => {
     expect(await remaining(userJobs.id, [runningJob.id, recentJob.id, oldJob.id])).toEqual(
       [runningJob.id, recentJob.id].sort(),
     );
+    expect(await remaining(webhookDeliveries.id, [recentAttempt.id, oldAttempt.id])).toEqual([
+      recentAttempt.id,
+    ]);
   });
 
   it('when the queue starts, then maintenance is scheduled hourly', async () => {

@@ -5,3 +5,4 @@ export * from './users.js';
 export * from './jobs.js';
 export * from './calendar.js';
 export * from './exports.js';
+export * from './webhooks.js';

@@ -104,7 +104,11 @@ export class RemindersService {
       const recipient = recipients.get(recipientOf(task) ?? '');
       if (recipient !== undefined) mails.push(this.mail(task, recipient));
     }
-    await this.jobs.sendMany(tx, mailQueue, mails);
+    await this.jobs.sendMany(
+      tx,
+      mailQueue,
+      mails.map((payload) => ({ payload })),
+    );
   }
 
   private mail(task: TaskRow, recipient: Recipient): Mail {
