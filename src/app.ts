@@ -25,6 +25,7 @@ import { healthRoutes } from './modules/health/health.routes.js';
 import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
+import { realtimeRoutes } from './modules/realtime/realtime.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import authPlugin from './plugins/auth.js';
@@ -221,6 +222,7 @@ async function assembleApp(
     commentsRoutes,
     activityRoutes,
     jobsRoutes,
+    realtimeRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

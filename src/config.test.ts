@@ -70,6 +70,10 @@ describe('loadConfig', () => {
     [{ JOB_POLL_INTERVAL_MS: '100' }, 'JOB_POLL_INTERVAL_MS'],
     [{ MAIL_RETRY_DELAY_SECONDS: '0' }, 'MAIL_RETRY_DELAY_SECONDS'],
     [{ JOB_SHUTDOWN_TIMEOUT_MS: '10000' }, 'JOB_SHUTDOWN_TIMEOUT_MS'],
+    [{ REALTIME_MAX_CONNECTIONS_PER_USER: '0' }, 'REALTIME_MAX_CONNECTIONS_PER_USER'],
+    [{ REALTIME_MAX_CONNECTIONS: 'many' }, 'REALTIME_MAX_CONNECTIONS'],
+    [{ REALTIME_PING_INTERVAL_MS: '10' }, 'REALTIME_PING_INTERVAL_MS'],
+    [{ REALTIME_AUTH_CHECK_INTERVAL_MS: '0' }, 'REALTIME_AUTH_CHECK_INTERVAL_MS'],
   ])('when %o, then it refuses naming %s', (env, variable) => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
@@ -99,6 +103,10 @@ describe('loadConfig', () => {
       MAIL_RETRY_LIMIT: '3',
       MAIL_RETRY_DELAY_SECONDS: '5',
       EVENTS_RETENTION_DAYS: '7',
+      REALTIME_MAX_CONNECTIONS_PER_USER: '5',
+      REALTIME_MAX_CONNECTIONS: '500',
+      REALTIME_PING_INTERVAL_MS: '1000',
+      REALTIME_AUTH_CHECK_INTERVAL_MS: '2000',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -118,6 +126,10 @@ describe('loadConfig', () => {
       mailRetryLimit: 3,
       mailRetryDelaySeconds: 5,
       eventsRetentionDays: 7,
+      realtimeMaxConnectionsPerUser: 5,
+      realtimeMaxConnections: 500,
+      realtimePingIntervalMs: 1000,
+      realtimeAuthCheckIntervalMs: 2000,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);

@@ -56,6 +56,14 @@ export interface Config {
   readonly mailRetryDelaySeconds: number;
   /** Events older than this many days are purged. */
   readonly eventsRetentionDays: number;
+  /** Open event streams (SSE and WebSocket) one user may hold on one instance. */
+  readonly realtimeMaxConnectionsPerUser: number;
+  /** Open event streams one instance holds at most. */
+  readonly realtimeMaxConnections: number;
+  /** How often streams are pinged (`: ping`, WebSocket ping), in ms. */
+  readonly realtimePingIntervalMs: number;
+  /** How often the sessions and tokens behind open streams are checked, in ms. */
+  readonly realtimeAuthCheckIntervalMs: number;
 }
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -295,6 +303,16 @@ export function loadConfig(env: Env = process.env): Config {
     mailRetryLimit: integer(env, 'MAIL_RETRY_LIMIT', 10, 0, 100),
     mailRetryDelaySeconds: integer(env, 'MAIL_RETRY_DELAY_SECONDS', 30, 1, 86_400),
     eventsRetentionDays: integer(env, 'EVENTS_RETENTION_DAYS', 90, 7, 36_500),
+    realtimeMaxConnectionsPerUser: integer(env, 'REALTIME_MAX_CONNECTIONS_PER_USER', 20, 1, 10_000),
+    realtimeMaxConnections: integer(env, 'REALTIME_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    realtimePingIntervalMs: integer(env, 'REALTIME_PING_INTERVAL_MS', 15_000, 100, 300_000),
+    realtimeAuthCheckIntervalMs: integer(
+      env,
+      'REALTIME_AUTH_CHECK_INTERVAL_MS',
+      5_000,
+      100,
+      300_000,
+    ),
   };
   if (!config.workers && config.databaseUrl === null) {
     throw new ConfigError(

@@ -15,6 +15,7 @@ import { CommentsService } from './modules/comments/comments.service.js';
 import { UserJobsService } from './modules/jobs/jobs.service.js';
 import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
+import { RealtimeService } from './modules/realtime/realtime.service.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersService } from './modules/users/users.service.js';
 
@@ -57,6 +58,8 @@ export interface Services {
   tasks: TasksService;
   comments: CommentsService;
   activity: ActivityService;
+  /** Stream tickets and the hub that owns this instance's open SSE and WebSocket streams. */
+  realtime: RealtimeService;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
@@ -85,6 +88,7 @@ export function createServices({
     tasks: new TasksService(deps),
     comments: new CommentsService(deps),
     activity: new ActivityService(deps),
+    realtime: new RealtimeService(deps),
   };
 }
 
