@@ -1,7 +1,7 @@
 import { AppError } from '../../lib/errors.js';
 import type { EventPosition } from '../activity/events.repository.js';
 
-const POSITION = /^(\d{1,20})\.(\d{1,15})$/;
+const POSITION = /^(\d{1,20})\.(\d{1,16})$/;
 
 /** The opaque event id clients resume from: the position of the event in the committed log. */
 export function encodePosition(position: EventPosition): string {

@@ -26,8 +26,12 @@ const MEMBER_TYPES: ReadonlySet<string> = new Set([
   'member.removed',
 ]);
 
-/** The user a membership event is about, else `null`. */
+/**
+ * The user whose memberships an event changes (a member event's user, a new project's
+ * creator, who owns it), else `null`.
+ */
 export function memberEventUser(event: EventPublic): string | null {
+  if (event.type === 'project.created') return event.actor_id;
   if (!MEMBER_TYPES.has(event.type)) return null;
   const userId = (event.data as { user_id?: unknown }).user_id;
   return typeof userId === 'string' ? userId : null;
@@ -115,7 +119,7 @@ export class Feed {
     const aboutMe = memberEventUser(event) === this.userId;
     if (
       aboutMe &&
-      event.type === 'member.added' &&
+      (event.type === 'member.added' || event.type === 'project.created') &&
       (this.#requested === 'all' || this.#requested.has(projectId))
     ) {
       this.#join(projectId);

@@ -1,7 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import type { EventRow } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { EventRelay, EventSubscription, RelayedEvent } from '../activity/event-relay.js';
@@ -307,7 +306,7 @@ export class RealtimeHub implements FeedIndex {
       );
       for (const row of rows) {
         const position = { txid: row.txid, seq: row.seq };
-        feed.handle(toEventPublic(row as EventRow), position);
+        feed.handle(toEventPublic(row), position);
         from = position;
       }
       if (rows.length < REPLAY_BATCH) return;

@@ -97,7 +97,8 @@ const MEMBER_EVENTS = ['member.added', 'member.updated', 'member.removed'];
 
 /**
  * The committed events in `(after, upTo]` that a stream of `userId` over `projects` may need:
- * those of the projects, and the membership changes about the user anywhere. Every position up
+ * those of the projects, and the membership changes about the user anywhere (projects it
+ * created included). Every position up
  * to `upTo` has been read by the relay, so it is final.
  */
 export async function readReplay(
@@ -127,10 +128,8 @@ export async function readReplay(
         sql`(${events.txid}, ${events.seq}) <= (${upTo.txid}::xid8, ${upTo.seq}::bigint)`,
         or(
           projects.length > 0 ? inArray(events.projectId, projects) : undefined,
-          and(
-            inArray(events.type, MEMBER_EVENTS),
-            sql`${events.data}->>'user_id' = ${userId}`,
-          ),
+          and(inArray(events.type, MEMBER_EVENTS), sql`${events.data}->>'user_id' = ${userId}`),
+          and(eq(events.type, 'project.created'), eq(events.actorId, userId)),
         ),
       ),
     )

@@ -112,7 +112,10 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         produces: ['text/event-stream'],
         response: {
           200: described(EventStreamSchema, 'The stream; it stays open.'),
-          400: described(ProblemSchema, 'The event id is not one this API issued (`invalid_cursor`).'),
+          400: described(
+            ProblemSchema,
+            'The event id is not one this API issued (`invalid_cursor`).',
+          ),
           ...errorResponses,
         },
       },

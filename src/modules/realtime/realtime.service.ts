@@ -49,7 +49,9 @@ export class RealtimeService {
   }
 
   /** A single-use ticket, valid 30 s, standing for the caller's credential. */
-  async createTicket(credential: StreamCredential): Promise<{ ticket: string; expires_in: number }> {
+  async createTicket(
+    credential: StreamCredential,
+  ): Promise<{ ticket: string; expires_in: number }> {
     const ticket = `${TICKET_PREFIX}${randomToken()}`;
     const now = this.#clock.now().getTime();
     await insertTicket(this.#db, {
@@ -94,7 +96,10 @@ export class RealtimeService {
   }
 
   /** The projects asked for, each one the caller's (404 otherwise); none asked: `all`. */
-  async checkProjects(userId: string, requested: string[] | undefined): Promise<Set<string> | 'all'> {
+  async checkProjects(
+    userId: string,
+    requested: string[] | undefined,
+  ): Promise<Set<string> | 'all'> {
     if (requested === undefined || requested.length === 0) return 'all';
     const mine = new Set(await listMemberProjectIds(this.#db, userId));
     const missing = requested.find((projectId) => !mine.has(projectId));

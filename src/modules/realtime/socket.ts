@@ -168,7 +168,8 @@ export function serveSocket(options: {
   socket.on('close', finish);
   socket.on('message', (data, isBinary) => {
     alive = true;
-    const message = isBinary ? null : parseClientMessage(data.toString());
+    const message =
+      isBinary || !Buffer.isBuffer(data) ? null : parseClientMessage(data.toString('utf8'));
     if (message === null) {
       send({
         op: 'error',
