@@ -124,8 +124,11 @@ describe('GET /events/stream', () => {
     for (let i = 0; i < 5; i += 1) missed.push(await createTask(t.app, projectId, owner));
 
     const header = await liveStream(owner, '', { 'last-event-id': lastId });
+    // Replayed, or live right after `: live` when the relay had not read them yet.
+    await header.until(() => header.events.length >= 5, 'the missed tasks');
     expect(entityIds(ofType(header, 'task.created'))).toEqual(missed.map((task) => task.id));
     const query = await liveStream(owner, `?last_event_id=${lastId}`);
+    await query.until(() => query.events.length >= 5, 'the missed tasks');
     expect(query.events.map((e) => e.id)).toEqual(header.events.map((e) => e.id));
 
     const after = await createTask(t.app, projectId, owner);
@@ -276,6 +279,8 @@ describe('GET /events/stream', () => {
     // What the maintenance job does after EVENTS_RETENTION_DAYS, to everything up to now.
     await t.app.db.delete(events).where(sql`true`);
     const later = await createTask(t.app, projectId, owner);
+    // Read by the relay: it is before the point the reset hands out.
+    await t.app.services.events.flush();
 
     const resumed = await liveStream(owner, '', { 'last-event-id': cursor });
     expect(resumed.events.map((e) => e.event)).toEqual(['reset']);
