@@ -5,6 +5,7 @@ import {
   actionTokens,
   events,
   idempotencyKeys,
+  realtimeTickets,
   refreshTokens,
   sessions,
   userJobs,
@@ -49,6 +50,7 @@ export interface PurgeCounts {
   idempotency_keys: number;
   events: number;
   jobs: number;
+  realtime_tickets: number;
 }
 
 /** A time as a query parameter; postgres-js takes no Date inside a raw `sql` fragment. */
@@ -79,5 +81,10 @@ export async function purgeExpired(db: Executor, cutoffs: PurgeCutoffs): Promise
     ),
     events: await deleteInBatches(db, events, sql`${events.createdAt} < ${eventsBefore}`),
     jobs: await deleteInBatches(db, userJobs, sql`${userJobs.finishedAt} < ${finishedJobsBefore}`),
+    realtime_tickets: await deleteInBatches(
+      db,
+      realtimeTickets,
+      sql`${realtimeTickets.expiresAt} < ${now}`,
+    ),
   };
 }

@@ -15,7 +15,7 @@ export const FINISHED_JOB_DAYS = 7;
 /**
  * Hourly housekeeping, once per hour across all instances: expired sessions and their refresh
  * tokens, expired action tokens and idempotency keys, events older than
- * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days. pg-boss deletes its own finished
+ * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days, expired stream tickets. pg-boss deletes its own finished
  * jobs by each queue's `keepFinishedSeconds`.
  */
 export const maintenanceQueue = defineQueue('maintenance', Type.Object({}), {

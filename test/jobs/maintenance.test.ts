@@ -6,6 +6,7 @@ import {
   actionTokens,
   events,
   idempotencyKeys,
+  realtimeTickets,
   refreshTokens,
   sessions,
   userJobs,
@@ -89,6 +90,10 @@ describe('maintenance job', () => {
     const oldJob = job('succeeded', ago(8));
     await db.insert(userJobs).values([runningJob, recentJob, oldJob]);
 
+    const ticket = (expiresAt: Date) => ({ tokenHash: hash(), userId: user.id, expiresAt });
+    const freshTicket = ticket(ahead(1));
+    await db.insert(realtimeTickets).values([freshTicket, ticket(ago(1))]);
+
     const counts = await t.app.services.jobs.run(maintenanceQueue, {});
 
     expect(counts).toEqual({
@@ -98,7 +103,10 @@ describe('maintenance job', () => {
       idempotency_keys: 1,
       events: 1,
       jobs: 1,
+      realtime_tickets: 1,
     });
+    const tickets = await db.select({ hash: realtimeTickets.tokenHash }).from(realtimeTickets);
+    expect(tickets.map((row) => row.hash)).toEqual([freshTicket.tokenHash]);
     const sessionIds = [liveSession, revokedYesterday, expiredSession, revokedLongAgo, idleSession];
     expect(
       await remaining(
