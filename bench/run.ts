@@ -80,7 +80,8 @@ if (flags.help) {
   --skip-build            use the existing dist/ instead of running npm run build
   --no-floor              skip the floor reference server
   --no-background         skip the background-work scenarios run after the HTTP ones:
-                          event relay lag (bench/relay-lag.ts) and job throughput (bench/jobs.ts)`);
+                          event relay lag (bench/relay-lag.ts), job throughput (bench/jobs.ts)
+                          and real-time streams (bench/realtime.ts)`);
   process.exit(0);
 }
 
@@ -614,7 +615,7 @@ async function main(): Promise<void> {
 
 /** Background work has its own harnesses (no HTTP in the measured path); run them in turn. */
 function runBackgroundScenarios(): void {
-  for (const script of ['bench/relay-lag.ts', 'bench/jobs.ts']) {
+  for (const script of ['bench/relay-lag.ts', 'bench/jobs.ts', 'bench/realtime.ts']) {
     console.log(`\n$ tsx ${script}`);
     const run = spawnSync('npx', ['tsx', script], { stdio: 'inherit' });
     if (run.status !== 0) console.log(`${script} exited with ${run.status ?? run.signal}`);
