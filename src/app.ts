@@ -25,6 +25,7 @@ import { healthRoutes } from './modules/health/health.routes.js';
 import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
+import { demoRoutes } from './modules/realtime/demo.routes.js';
 import { realtimeRoutes } from './modules/realtime/realtime.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
@@ -213,6 +214,7 @@ async function assembleApp(
 
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
+  await app.register(demoRoutes);
   for (const routes of [
     authRoutes,
     usersRoutes,

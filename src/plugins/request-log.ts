@@ -17,7 +17,8 @@ export default fp(
     app.addHook('onResponse', async (request, reply) => {
       const line = {
         method: request.method,
-        url: request.url,
+        // Stream tickets are credentials, if short-lived and single-use.
+        url: request.url.replace(/([?&]ticket=)[^&]*/g, '$1[redacted]'),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ...(request.problemCode === null ? {} : { code: request.problemCode }),

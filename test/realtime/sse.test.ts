@@ -17,6 +17,7 @@ beforeAll(async () => {
       realtimeAuthCheckIntervalMs: 200,
       realtimeMaxConnectionsPerUser: 3,
     },
+    captureLogs: true,
   });
   base = await t.app.listen({ port: 0, host: '127.0.0.1' });
 });
@@ -301,6 +302,29 @@ describe('GET /events/stream', () => {
   });
 });
 
+describe('the stream around its edges', () => {
+  it('when it is asked with HEAD, then it is 404 rather than an endless empty answer', async () => {
+    const owner = await createUser(t.app);
+    const response = await t.app.inject({
+      method: 'HEAD',
+      url: '/api/v1/events/stream',
+      headers: owner.headers,
+    });
+    expect(response.statusCode).toBe(404);
+  });
+
+  it('when /realtime-demo is opened, then the page and its script come with a self-only policy', async () => {
+    const page = await t.app.inject({ url: '/realtime-demo' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('/realtime-demo/demo.js');
+    const script = await t.app.inject({ url: '/realtime-demo/demo.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.body).toContain('/realtime/tickets');
+  });
+});
+
 describe('POST /realtime/tickets', () => {
   async function ticketFor(user: TestUser): Promise<string> {
     const response = await t.app.inject({
@@ -335,6 +359,12 @@ describe('POST /realtime/tickets', () => {
     const again = await stream(`?ticket=${ticket}`);
     expect(again.status).toBe(401);
     expect(JSON.parse(again.body())).toMatchObject({ code: 'invalid_token' });
+    // The request log never shows a ticket.
+    const logged = t.logs
+      .map((line) => (typeof line.url === 'string' ? line.url : ''))
+      .filter((url) => url.includes('ticket='));
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.some((url) => url.includes(ticket))).toBe(false);
   });
 
   it('when a ticket has expired or is made up, then it is 401', async () => {

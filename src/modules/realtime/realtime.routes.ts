@@ -92,6 +92,8 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/events/stream',
     {
+      // A HEAD would open a stream that can carry no body.
+      exposeHeadRoute: false,
       onRequest: [authenticateStream],
       schema: {
         operationId: 'streamEvents',
