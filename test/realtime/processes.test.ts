@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   freePort,
@@ -79,12 +80,19 @@ async function environment(extra: Record<string, string> = {}): Promise<Record<s
   };
 }
 
+function resume(target: ServerProcess, headers: Record<string, string>, cursor: string) {
+  return openSse(`http://127.0.0.1:${target.port}/api/v1/events/stream`, {
+    ...headers,
+    'last-event-id': cursor,
+  });
+}
+
 const entityIds = (client: SseClient) =>
   client.events.map((e) => (JSON.parse(e.data) as { entity_id: string }).entity_id);
 
 describe.skipIf(!ready)('realtime across processes', () => {
   it('when a change commits through instance A, then subscribers on instance B get it', async () => {
-    const env = await environment();
+    const env = await environment({ REALTIME_MAX_CONNECTIONS_PER_USER: '3' });
     const [a, b] = await Promise.all([server(env), server(env)]);
     const headers = await login(a);
     const project = await api(a, '/projects', {
@@ -99,6 +107,14 @@ describe.skipIf(!ready)('realtime across processes', () => {
     if (!isOpen(socket)) throw new Error(`refused: ${socket.status}`);
     socket.send({ op: 'subscribe' });
     await socket.until(() => socket.ofOp('subscribed').length === 1, 'subscribed on A');
+
+    // The per-user limit holds across both instances (counted in Redis).
+    const third = await openSse(`http://127.0.0.1:${a.port}/api/v1/events/stream`, headers);
+    expect(third.status).toBe(200);
+    const fourth = await openSse(`http://127.0.0.1:${b.port}/api/v1/events/stream`, headers);
+    expect(fourth.status).toBe(429);
+    expect(JSON.parse(fourth.body())).toMatchObject({ code: 'too_many_streams' });
+    third.close();
 
     const viaA = await api(a, `/projects/${String(project.id)}/tasks`, {
       method: 'POST',
@@ -126,10 +142,13 @@ describe.skipIf(!ready)('realtime across processes', () => {
       headers,
       body: JSON.stringify({ title: 'while away' }),
     });
-    const resumed = await openSse(`http://127.0.0.1:${a.port}/api/v1/events/stream`, {
-      ...headers,
-      'last-event-id': cursor,
-    });
+    // The closed streams' places come back once their servers see the close.
+    let resumed = await resume(a, headers, cursor);
+    for (let i = 0; i < 200 && resumed.status === 429; i += 1) {
+      await sleep(50);
+      resumed = await resume(a, headers, cursor);
+    }
+    expect(resumed.status).toBe(200);
     await resumed.until(() => resumed.events.length >= 1, 'the missed task on A');
     expect(entityIds(resumed)).toEqual([missed.id]);
     resumed.close();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
@@ -14,6 +15,7 @@ import {
   readOldestPosition,
   readReplay,
 } from './realtime.repository.js';
+import type { SharedStreamCounts } from './shared-counts.js';
 
 /** Who a stream acts for, and what keeps it authorised. */
 export interface StreamCredential {
@@ -25,6 +27,15 @@ export interface StreamCredential {
 }
 
 export type Transport = 'sse' | 'ws';
+
+/** A place under the per-user limit, taken before a stream opens and given back when it ends. */
+export interface StreamSlot {
+  readonly userId: string;
+  readonly id: string;
+  /** Counted in Redis (across instances) rather than by this instance alone. */
+  readonly shared: boolean;
+  attached: boolean;
+}
 
 /** Why the hub ends a connection. */
 export type EndReason =
@@ -72,6 +83,8 @@ export class RealtimeHub implements FeedIndex {
   readonly #connections = new Set<StreamConnection>();
   readonly #perUser = new Map<string, number>();
   readonly #expiry = new Map<StreamConnection, NodeJS.Timeout>();
+  readonly #slots = new Map<StreamConnection, StreamSlot>();
+  #shared: SharedStreamCounts | null = null;
   readonly #pending = new Set<Feed>();
   readonly #byProject = new Map<string, Set<Feed>>();
   readonly #byUser = new Map<string, Set<Feed>>();
@@ -135,24 +148,43 @@ export class RealtimeHub implements FeedIndex {
     );
   }
 
-  /** Refuses a new stream beyond the per-user or the instance limit. */
-  admit(userId: string): void {
+  /** Counts streams per user across instances from now on (Redis configured). */
+  shareCounts(shared: SharedStreamCounts): void {
+    this.#shared = shared;
+  }
+
+  /**
+   * Takes a place for a new stream, or refuses it: 429 beyond the per-user limit (across
+   * instances while Redis can be used, else on this one), 503 beyond the instance's limit or
+   * while it shuts down.
+   */
+  async admit(userId: string): Promise<StreamSlot> {
+    const max = this.#config.realtimeMaxConnectionsPerUser;
     if (this.#closing) throw new AppError('service_unavailable', 'The instance is shutting down.');
-    if ((this.#perUser.get(userId) ?? 0) >= this.#config.realtimeMaxConnectionsPerUser) {
-      throw new AppError(
-        'too_many_streams',
-        `At most ${this.#config.realtimeMaxConnectionsPerUser} streams may be open per user.`,
-        { headers: { 'retry-after': '5' } },
-      );
-    }
     if (this.#connections.size >= this.#config.realtimeMaxConnections) {
       throw new AppError('service_unavailable', 'This instance holds all the streams it can.', {
         headers: { 'retry-after': '5' },
       });
     }
+    const tooMany = () =>
+      new AppError('too_many_streams', `At most ${max} streams may be open per user.`, {
+        headers: { 'retry-after': '5' },
+      });
+    if ((this.#perUser.get(userId) ?? 0) >= max) throw tooMany();
+    const id = randomUUID();
+    const claimed = (await this.#shared?.claim(userId, id, max)) ?? null;
+    if (claimed === false) throw tooMany();
+    return { userId, id, shared: claimed === true, attached: false };
   }
 
-  attach(connection: StreamConnection): void {
+  /** Gives back a place whose stream never opened. */
+  release(slot: StreamSlot): void {
+    if (slot.shared) this.#shared?.release(slot.userId, slot.id);
+  }
+
+  attach(connection: StreamConnection, slot: StreamSlot): void {
+    slot.attached = true;
+    this.#slots.set(connection, slot);
     this.#connections.add(connection);
     const { userId, expiresAt } = connection.credential;
     this.#perUser.set(userId, (this.#perUser.get(userId) ?? 0) + 1);
@@ -174,6 +206,9 @@ export class RealtimeHub implements FeedIndex {
     else this.#perUser.delete(userId);
     clearTimeout(this.#expiry.get(connection));
     this.#expiry.delete(connection);
+    const slot = this.#slots.get(connection);
+    this.#slots.delete(connection);
+    if (slot) this.release(slot);
   }
 
   get size(): number {
@@ -238,9 +273,11 @@ export class RealtimeHub implements FeedIndex {
 
   /** Ends the streams whose session or token was revoked or expired, or whose user was deactivated. */
   async checkCredentials(): Promise<void> {
+    // Only the streams open when the query starts: one opened meanwhile is not in its answer.
+    const checked = [...this.#connections];
     const sessionIds = new Set<string>();
     const tokenIds = new Set<string>();
-    for (const { credential } of this.#connections) {
+    for (const { credential } of checked) {
       if (credential.sessionId !== null) sessionIds.add(credential.sessionId);
       if (credential.tokenId !== null) tokenIds.add(credential.tokenId);
     }
@@ -258,7 +295,7 @@ export class RealtimeHub implements FeedIndex {
       this.#log?.warn({ err: error }, 'stream credentials could not be checked');
       return;
     }
-    for (const connection of [...this.#connections]) {
+    for (const connection of checked) {
       const { sessionId, tokenId } = connection.credential;
       const state = states.get(sessionId ?? tokenId ?? '') ?? 'ended';
       if (state === 'deactivated') this.#end(connection, 'deactivated');
@@ -344,5 +381,7 @@ export class RealtimeHub implements FeedIndex {
 
   #heartbeat(): void {
     for (const connection of [...this.#connections]) connection.heartbeat();
+    const shared = [...this.#slots.values()].filter((slot) => slot.shared);
+    if (shared.length > 0) this.#shared?.refresh(shared);
   }
 }

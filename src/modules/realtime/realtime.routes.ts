@@ -5,7 +5,7 @@ import Type from 'typebox';
 import { AppError } from '../../lib/errors.js';
 import { authenticated, described, errorResponses, ProblemSchema } from '../../lib/route-docs.js';
 import { currentAuth } from '../../plugins/auth.js';
-import type { StreamCredential } from './hub.js';
+import type { StreamCredential, StreamSlot } from './hub.js';
 import {
   EventStreamSchema,
   SocketQuerySchema,
@@ -13,6 +13,7 @@ import {
   StreamQuerySchema,
   TicketSchema,
 } from './realtime.schemas.js';
+import { SharedStreamCounts } from './shared-counts.js';
 import { serveSocket } from './socket.js';
 import { serveEventStream } from './sse.js';
 
@@ -34,8 +35,19 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
   app.decorateRequest('streamCredential', null);
+  app.decorateRequest('streamSlot', null);
+  if (app.redisState) {
+    // An entry outlives three missed heartbeats, then lapses (an instance that died).
+    const ttlMs = 3 * app.config.realtimePingIntervalMs;
+    hub.shareCounts(new SharedStreamCounts(app.redisState, app.config.redisKeyPrefix, ttlMs));
+  }
   hub.exposeMetrics(app.metrics);
   hub.start();
+  // A place taken for a stream that then did not open (404, 400, …) is given back.
+  app.addHook('onResponse', async (request) => {
+    const slot = request.streamSlot;
+    if (slot !== null && !slot.attached) hub.release(slot);
+  });
 
   /** Bearer token or `?ticket=`; answered before any upgrade, and counted against the limits. */
   async function authenticateStream(request: FastifyRequest): Promise<void> {
@@ -53,13 +65,15 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const bearer = BEARER.exec(request.headers.authorization?.trim() ?? '')?.[1] ?? null;
       credential = realtime.credentialOf(currentAuth(request), bearer);
     }
-    hub.admit(credential.userId);
+    request.streamSlot = await hub.admit(credential.userId);
     request.streamCredential = credential;
   }
 
-  function streamCredential(request: FastifyRequest): StreamCredential {
-    if (request.streamCredential === null) throw new AppError('unauthenticated');
-    return request.streamCredential;
+  function stream(request: FastifyRequest): { credential: StreamCredential; slot: StreamSlot } {
+    if (request.streamCredential === null || request.streamSlot === null) {
+      throw new AppError('unauthenticated');
+    }
+    return { credential: request.streamCredential, slot: request.streamSlot };
   }
 
   app.post(
@@ -123,14 +137,13 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const credential = streamCredential(request);
+      const { credential, slot } = stream(request);
       const after = realtime.resumePoint(
         request.headers['last-event-id'],
         request.query.last_event_id,
       );
       const projects = await realtime.checkProjects(credential.userId, request.query.project_id);
-      hub.admit(credential.userId);
-      await serveEventStream({ request, reply, hub, credential, projects, after });
+      await serveEventStream({ request, reply, hub, credential, slot, projects, after });
     },
   );
 
@@ -164,7 +177,7 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw new AppError('upgrade_required', 'This endpoint speaks WebSocket only.');
     },
     wsHandler: (socket, request) => {
-      serveSocket({ socket, request, service: realtime, credential: streamCredential(request) });
+      serveSocket({ socket, request, service: realtime, ...stream(request) });
     },
   });
 };
@@ -173,5 +186,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the stream routes' authentication: who the stream acts for. */
     streamCredential: StreamCredential | null;
+    /** The place under the per-user limit the stream was admitted to. */
+    streamSlot: StreamSlot | null;
   }
 }

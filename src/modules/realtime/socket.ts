@@ -2,7 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError } from '../../lib/errors.js';
 import type { Feed } from './feed.js';
-import type { EndReason, RealtimeHub, StreamConnection, StreamCredential } from './hub.js';
+import type {
+  EndReason,
+  RealtimeHub,
+  StreamConnection,
+  StreamCredential,
+  StreamSlot,
+} from './hub.js';
 import type { RealtimeService } from './realtime.service.js';
 import { MAX_BUFFERED_BYTES } from './sse.js';
 
@@ -76,6 +82,7 @@ export function serveSocket(options: {
   request: FastifyRequest;
   service: RealtimeService;
   credential: StreamCredential;
+  slot: StreamSlot;
 }): void {
   const { socket, request, service, credential } = options;
   const hub: RealtimeHub = service.hub;
@@ -161,7 +168,7 @@ export function serveSocket(options: {
     else hub.closeFeed(opened);
   };
 
-  hub.attach(connection);
+  hub.attach(connection, options.slot);
   socket.on('pong', () => {
     alive = true;
   });

@@ -1,7 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EventPosition } from '../activity/events.repository.js';
 import type { Feed, FeedProjects } from './feed.js';
-import type { EndReason, RealtimeHub, StreamConnection, StreamCredential } from './hub.js';
+import type {
+  EndReason,
+  RealtimeHub,
+  StreamConnection,
+  StreamCredential,
+  StreamSlot,
+} from './hub.js';
 
 /** A client whose unread output passes this is too slow: its stream ends and it resumes. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -24,6 +30,7 @@ export async function serveEventStream(options: {
   reply: FastifyReply;
   hub: RealtimeHub;
   credential: StreamCredential;
+  slot: StreamSlot;
   projects: FeedProjects;
   after: EventPosition | null;
 }): Promise<void> {
@@ -64,7 +71,7 @@ export async function serveEventStream(options: {
   };
 
   reply.hijack();
-  hub.attach(connection);
+  hub.attach(connection, options.slot);
   res.once('close', finish);
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
   res.flushHeaders();
