@@ -4,17 +4,11 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
-import type { EventRelay, EventSubscription, RelayedEvent } from '../activity/event-relay.js';
-import { type EventPosition, LOG_START, toEventPublic } from '../activity/events.repository.js';
-import { comparePositions } from './cursor.js';
-import { Feed, type FeedIndex, type FeedProjects, type FeedSink, memberEventUser } from './feed.js';
-import {
-  type CredentialState,
-  findCredentialStates,
-  listMemberProjectIds,
-  readOldestPosition,
-  readReplay,
-} from './realtime.repository.js';
+import type { EventRelay } from '../activity/event-relay.js';
+import type { EventPosition } from '../activity/events.repository.js';
+import type { Feed, FeedProjects, FeedSink } from './feed.js';
+import { FeedRouter } from './feed-router.js';
+import { type CredentialState, findCredentialStates } from './realtime.repository.js';
 import type { SharedStreamCounts } from './shared-counts.js';
 
 /** Who a stream acts for, and what keeps it authorised. */
@@ -67,16 +61,12 @@ export interface RealtimeHubOptions {
   log?: Logger;
 }
 
-const REPLAY_BATCH = 500;
-
 /**
- * Owns every open stream of this instance: counts them against the limits, feeds them from one
- * relay subscription (indexed by project), pings them, re-checks their credentials, and ends
- * them on shutdown.
+ * Owns every open stream of this instance: counts them against the limits, feeds them through
+ * its `FeedRouter`, pings them, re-checks their credentials, and ends them on shutdown.
  */
-export class RealtimeHub implements FeedIndex {
+export class RealtimeHub {
   readonly #db: Database;
-  readonly #relay: EventRelay;
   readonly #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
@@ -85,10 +75,7 @@ export class RealtimeHub implements FeedIndex {
   readonly #expiry = new Map<StreamConnection, NodeJS.Timeout>();
   readonly #slots = new Map<StreamConnection, StreamSlot>();
   #shared: SharedStreamCounts | null = null;
-  readonly #pending = new Set<Feed>();
-  readonly #byProject = new Map<string, Set<Feed>>();
-  readonly #byUser = new Map<string, Set<Feed>>();
-  #subscription: EventSubscription | null = null;
+  readonly #router: FeedRouter;
   #timers: NodeJS.Timeout[] = [];
   #closing = false;
   readonly #sent = new Counter({
@@ -106,7 +93,7 @@ export class RealtimeHub implements FeedIndex {
 
   constructor({ db, events, config, clock, log }: RealtimeHubOptions) {
     this.#db = db;
-    this.#relay = events;
+    this.#router = new FeedRouter(db, events);
     this.#config = config;
     this.#clock = clock;
     this.#log = log;
@@ -114,9 +101,9 @@ export class RealtimeHub implements FeedIndex {
 
   /** Subscribes to the relay (started already) and starts the heartbeat and credential checks. */
   start(): void {
-    if (this.#subscription !== null) return;
+    if (this.#timers.length > 0) return;
     this.#closing = false;
-    this.#subscription = this.#relay.subscribe('all', (delivery) => this.#dispatch(delivery));
+    this.#router.start();
     const ping = setInterval(() => this.#heartbeat(), this.#config.realtimePingIntervalMs);
     const check = setInterval(
       () => void this.checkCredentials(),
@@ -221,54 +208,26 @@ export class RealtimeHub implements FeedIndex {
   }
 
   /**
-   * Opens a feed: live events are held from this moment, the events after `after` up to the
-   * relay's position are replayed from the table (or a reset is sent when that history is
-   * gone), then the held events follow, each position once.
+   * Opens a feed for a connection (see `FeedRouter.openFeed`); one that falls too far behind
+   * during its replay ends the connection.
    */
-  async openFeed(
+  openFeed(
     connection: StreamConnection,
     request: { projects: FeedProjects; after: EventPosition | null },
     sink: FeedSink,
   ): Promise<Feed> {
-    const { userId } = connection.credential;
-    const feed = new Feed(userId, request.projects, sink);
-    feed.onOverflow = () => this.#end(connection, 'overflow');
-    this.#pending.add(feed);
-    this.#indexUser(feed, true);
-    // Everything the relay hands out from now on is held by the feed; everything up to here is
-    // in the table.
-    const upTo = this.#relay.position ?? LOG_START;
-    try {
-      feed.begin(await listMemberProjectIds(this.#db, userId), request.after ?? upTo);
-      if (request.after !== null) await this.#replay(feed, request.after, upTo);
-    } catch (error) {
-      this.closeFeed(feed);
-      throw error;
-    }
-    this.#pending.delete(feed);
-    if (!feed.closed) feed.goLive(this);
-    return feed;
+    return this.#router.openFeed(
+      {
+        ...request,
+        userId: connection.credential.userId,
+        onOverflow: () => this.#end(connection, 'overflow'),
+      },
+      sink,
+    );
   }
 
   closeFeed(feed: Feed): void {
-    this.#pending.delete(feed);
-    this.#indexUser(feed, false);
-    feed.close();
-  }
-
-  join(feed: Feed, projectId: string): void {
-    let feeds = this.#byProject.get(projectId);
-    if (feeds === undefined) {
-      feeds = new Set();
-      this.#byProject.set(projectId, feeds);
-    }
-    feeds.add(feed);
-  }
-
-  leave(feed: Feed, projectId: string): void {
-    const feeds = this.#byProject.get(projectId);
-    feeds?.delete(feed);
-    if (feeds?.size === 0) this.#byProject.delete(projectId);
+    this.#router.closeFeed(feed);
   }
 
   /** Ends the streams whose session or token was revoked or expired, or whose user was deactivated. */
@@ -308,8 +267,7 @@ export class RealtimeHub implements FeedIndex {
     this.#closing = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
-    this.#subscription?.unsubscribe();
-    this.#subscription = null;
+    this.#router.stop();
     for (const connection of [...this.#connections]) connection.end('shutdown');
   }
 
@@ -321,62 +279,6 @@ export class RealtimeHub implements FeedIndex {
   #end(connection: StreamConnection, reason: EndReason): void {
     if (!this.#connections.has(connection)) return;
     connection.end(reason);
-  }
-
-  async #replay(feed: Feed, after: EventPosition, upTo: EventPosition): Promise<void> {
-    const oldest = await readOldestPosition(this.#db);
-    const gone =
-      oldest === null ? comparePositions(after, upTo) < 0 : comparePositions(after, oldest) < 0;
-    if (gone) {
-      feed.reset(upTo);
-      return;
-    }
-    let from = after;
-    for (;;) {
-      if (feed.closed) return;
-      const rows = await readReplay(
-        this.#db,
-        { after: from, upTo },
-        feed.userId,
-        [...feed.projects],
-        REPLAY_BATCH,
-      );
-      for (const row of rows) {
-        const position = { txid: row.txid, seq: row.seq };
-        feed.handle(toEventPublic(row), position);
-        from = position;
-      }
-      if (rows.length < REPLAY_BATCH) return;
-    }
-  }
-
-  #indexUser(feed: Feed, on: boolean): void {
-    let feeds = this.#byUser.get(feed.userId);
-    if (on) {
-      if (feeds === undefined) {
-        feeds = new Set();
-        this.#byUser.set(feed.userId, feeds);
-      }
-      feeds.add(feed);
-      return;
-    }
-    feeds?.delete(feed);
-    if (feeds?.size === 0) this.#byUser.delete(feed.userId);
-  }
-
-  #dispatch({ event, position }: RelayedEvent): void {
-    const aboutUser = memberEventUser(event);
-    const projectFeeds =
-      event.project_id === null ? undefined : this.#byProject.get(event.project_id);
-    if (this.#pending.size === 0 && aboutUser === null) {
-      if (projectFeeds === undefined) return;
-      for (const feed of [...projectFeeds]) feed.deliver(event, position);
-      return;
-    }
-    const targets = new Set<Feed>(this.#pending);
-    for (const feed of projectFeeds ?? []) targets.add(feed);
-    if (aboutUser !== null) for (const feed of this.#byUser.get(aboutUser) ?? []) targets.add(feed);
-    for (const feed of targets) feed.deliver(event, position);
   }
 
   #heartbeat(): void {
