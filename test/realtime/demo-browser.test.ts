@@ -95,10 +95,16 @@ async function pageSession(host: string) {
   };
 }
 
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+async function until(
+  check: () => Promise<boolean>,
+  what: string,
+  state: () => Promise<unknown> = async () => '',
+): Promise<void> {
   const start = Date.now();
   while (!(await check())) {
-    if (Date.now() - start > 60_000) throw new Error(`never happened: ${what}`);
+    if (Date.now() - start > 150_000) {
+      throw new Error(`never happened: ${what}; page: ${JSON.stringify(await state())}`);
+    }
     await sleep(100);
   }
 }
@@ -123,6 +129,7 @@ describe.skipIf(CHROMIUM === undefined)('/realtime-demo in headless Chromium', (
     await until(
       async () => (await page.evaluate('document.body.dataset.status')) === 'live',
       'the page’s stream is live',
+      () => page.evaluate('document.body.innerText'),
     );
     const task = await createTask(t.app, projectId, user, { title: 'Seen in the browser' });
     await until(
@@ -134,5 +141,5 @@ describe.skipIf(CHROMIUM === undefined)('/realtime-demo in headless Chromium', (
     expect(log).toContain('task.created');
     expect(log).toContain('Seen in the browser');
     page.close();
-  }, 120_000);
+  }, 400_000);
 });
