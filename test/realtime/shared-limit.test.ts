@@ -46,3 +46,22 @@ describe.skipIf(!redisOk)('the per-user stream limit counted in Redis', () => {
     expect(await t.app.redis?.zcard(keys?.[0] ?? '')).toBe(2);
   });
 });
+
+describe('the instance stream limit', () => {
+  it('when the instance holds REALTIME_MAX_CONNECTIONS streams, then the next is 503 with Retry-After', async () => {
+    const full = await createTestApp({ config: { realtimeMaxConnections: 1 } });
+    try {
+      const address = await full.app.listen({ port: 0, host: '127.0.0.1' });
+      const [first, second] = [await createUser(full.app), await createUser(full.app)];
+      const held = await openSse(`${address}/api/v1/events/stream`, first.headers);
+      expect(held.status).toBe(200);
+      const refused = await openSse(`${address}/api/v1/events/stream`, second.headers);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body())).toMatchObject({ code: 'service_unavailable' });
+      held.close();
+    } finally {
+      await full.close();
+    }
+  });
+});
