@@ -83,7 +83,7 @@ if (flags.help) {
                           event relay lag (bench/relay-lag.ts), job throughput (bench/jobs.ts),
                           10 000 reminders due at once (bench/reminders.ts), the export
                           of a 100 000-task project (bench/exports.ts) and webhook
-                          deliveries (bench/webhooks.ts)`);
+                          deliveries (bench/webhooks.ts), real-time streams (bench/realtime.ts)`);
   process.exit(0);
 }
 
@@ -621,6 +621,7 @@ const BACKGROUND_SCENARIOS = [
   'bench/reminders.ts',
   'bench/exports.ts',
   'bench/webhooks.ts',
+  'bench/realtime.ts',
 ];
 
 /** Background work has its own harnesses (no HTTP in the measured path); run them in turn. */

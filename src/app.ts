@@ -28,6 +28,8 @@ import { importsRoutes } from './modules/imports/imports.routes.js';
 import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { membersRoutes } from './modules/projects/members.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
+import { demoRoutes } from './modules/realtime/demo.routes.js';
+import { realtimeRoutes } from './modules/realtime/realtime.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import type { HostResolver } from './modules/webhooks/ssrf-guard.js';
@@ -234,6 +236,7 @@ async function assembleApp(
 
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
+  await app.register(demoRoutes);
   for (const routes of [
     authRoutes,
     usersRoutes,
@@ -247,6 +250,7 @@ async function assembleApp(
     exportsRoutes,
     importsRoutes,
     webhooksRoutes,
+    realtimeRoutes,
   ]) {
     await app.register(routes, { prefix: '/api/v1' });
   }

@@ -77,6 +77,10 @@ describe('loadConfig', () => {
     [{ WEBHOOK_ALLOWED_PORTS: '443,70000' }, 'WEBHOOK_ALLOWED_PORTS'],
     [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE'],
     [{ WEBHOOK_TIMEOUT_MS: '10' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ REALTIME_MAX_CONNECTIONS_PER_USER: '0' }, 'REALTIME_MAX_CONNECTIONS_PER_USER'],
+    [{ REALTIME_MAX_CONNECTIONS: 'many' }, 'REALTIME_MAX_CONNECTIONS'],
+    [{ REALTIME_PING_INTERVAL_MS: '10' }, 'REALTIME_PING_INTERVAL_MS'],
+    [{ REALTIME_AUTH_CHECK_INTERVAL_MS: '0' }, 'REALTIME_AUTH_CHECK_INTERVAL_MS'],
   ])('when %o, then it refuses naming %s', (env, variable) => {
     const error = errorFor({ JWT_SECRET: SECRET, ...env });
     expect(error.variable).toBe(variable);
@@ -111,6 +115,10 @@ describe('loadConfig', () => {
       WEBHOOK_ALLOWED_PORTS: '443,8443',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_TIMEOUT_MS: '5000',
+      REALTIME_MAX_CONNECTIONS_PER_USER: '5',
+      REALTIME_MAX_CONNECTIONS: '500',
+      REALTIME_PING_INTERVAL_MS: '1000',
+      REALTIME_AUTH_CHECK_INTERVAL_MS: '2000',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -141,6 +149,10 @@ describe('loadConfig', () => {
       webhookAllowedPorts: [80, 443],
       webhookAllowPrivate: false,
       webhookTimeoutMs: 10_000,
+      realtimeMaxConnectionsPerUser: 5,
+      realtimeMaxConnections: 500,
+      realtimePingIntervalMs: 1000,
+      realtimeAuthCheckIntervalMs: 2000,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);

@@ -66,6 +66,14 @@ export interface Config {
   readonly webhookAllowPrivate: boolean;
   /** A webhook delivery's whole budget (connect, send, read the answer), in ms. */
   readonly webhookTimeoutMs: number;
+  /** Open event streams (SSE and WebSocket) one user may hold on one instance. */
+  readonly realtimeMaxConnectionsPerUser: number;
+  /** Open event streams one instance holds at most. */
+  readonly realtimeMaxConnections: number;
+  /** How often streams are pinged (`: ping`, WebSocket ping), in ms. */
+  readonly realtimePingIntervalMs: number;
+  /** How often the sessions and tokens behind open streams are checked, in ms. */
+  readonly realtimeAuthCheckIntervalMs: number;
 }
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -336,6 +344,16 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowedPorts: integerList(env, 'WEBHOOK_ALLOWED_PORTS', [80, 443], 1, 65_535),
     webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    realtimeMaxConnectionsPerUser: integer(env, 'REALTIME_MAX_CONNECTIONS_PER_USER', 20, 1, 10_000),
+    realtimeMaxConnections: integer(env, 'REALTIME_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    realtimePingIntervalMs: integer(env, 'REALTIME_PING_INTERVAL_MS', 15_000, 100, 300_000),
+    realtimeAuthCheckIntervalMs: integer(
+      env,
+      'REALTIME_AUTH_CHECK_INTERVAL_MS',
+      5_000,
+      100,
+      300_000,
+    ),
   };
   if (!config.workers && config.databaseUrl === null) {
     throw new ConfigError(

@@ -27,6 +27,7 @@ import { MembersService } from './modules/projects/members.service.js';
 import { ProjectsService } from './modules/projects/projects.service.js';
 import { CalendarService } from './modules/calendar/calendar.service.js';
 import { RemindersService } from './modules/reminders/reminders.service.js';
+import { RealtimeService } from './modules/realtime/realtime.service.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersService } from './modules/users/users.service.js';
 import { webhookDeliveryQueue } from './modules/webhooks/delivery.queue.js';
@@ -88,6 +89,8 @@ export interface Services {
   webhooks: WebhooksService;
   /** Webhook fan-out: started where jobs run (`WORKERS`), by the server or the worker. */
   webhookDispatcher: WebhookDispatcher;
+  /** Stream tickets and the hub that owns this instance's open SSE and WebSocket streams. */
+  realtime: RealtimeService;
 }
 
 /** The composition root: every service is built here, once, and handed its dependencies. */
@@ -132,6 +135,7 @@ export function createServices({
     imports,
     webhooks: new WebhooksService({ ...deps, resolve: resolveHost }),
     webhookDispatcher: new WebhookDispatcher(deps),
+    realtime: new RealtimeService(deps),
   };
 }
 

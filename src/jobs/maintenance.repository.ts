@@ -7,6 +7,7 @@ import {
   exportFiles,
   idempotencyKeys,
   importUploads,
+  realtimeTickets,
   refreshTokens,
   sessions,
   userJobs,
@@ -58,6 +59,7 @@ export interface PurgeCounts {
   exports: number;
   import_uploads: number;
   webhook_deliveries: number;
+  realtime_tickets: number;
 }
 
 /** A time as a query parameter; postgres-js takes no Date inside a raw `sql` fragment. */
@@ -99,6 +101,11 @@ export async function purgeExpired(db: Executor, cutoffs: PurgeCutoffs): Promise
       db,
       webhookDeliveries,
       sql`${webhookDeliveries.createdAt} < ${at(cutoffs.webhookDeliveriesBefore)}`,
+    ),
+    realtime_tickets: await deleteInBatches(
+      db,
+      realtimeTickets,
+      sql`${realtimeTickets.expiresAt} < ${now}`,
     ),
   };
 }

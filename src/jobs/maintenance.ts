@@ -18,7 +18,8 @@ export const WEBHOOK_DELIVERY_DAYS = 30;
  * Hourly housekeeping, once per hour across all instances: expired sessions and their refresh
  * tokens, expired action tokens and idempotency keys, events older than
  * `EVENTS_RETENTION_DAYS`, finished user jobs after 7 days, expired exports, forgotten
- * import uploads and webhook delivery attempts after 30 days. pg-boss deletes its own finished
+ * import uploads, expired stream tickets and webhook delivery attempts after 30 days. pg-boss
+ * deletes its own finished
  * jobs by each queue's `keepFinishedSeconds`.
  */
 export const maintenanceQueue = defineQueue('maintenance', Type.Object({}), {

@@ -6,6 +6,7 @@ import {
   actionTokens,
   events,
   idempotencyKeys,
+  realtimeTickets,
   refreshTokens,
   sessions,
   projects,
@@ -114,6 +115,9 @@ describe('maintenance job', () => {
     const recentAttempt = attempt(ago(29));
     const oldAttempt = attempt(ago(31));
     await db.insert(webhookDeliveries).values([recentAttempt, oldAttempt]);
+    const ticket = (expiresAt: Date) => ({ tokenHash: hash(), userId: user.id, expiresAt });
+    const freshTicket = ticket(ahead(1));
+    await db.insert(realtimeTickets).values([freshTicket, ticket(ago(1))]);
 
     const counts = await t.app.services.jobs.run(maintenanceQueue, {});
 
@@ -127,7 +131,10 @@ describe('maintenance job', () => {
       exports: 0,
       import_uploads: 0,
       webhook_deliveries: 1,
+      realtime_tickets: 1,
     });
+    const tickets = await db.select({ hash: realtimeTickets.tokenHash }).from(realtimeTickets);
+    expect(tickets.map((row) => row.hash)).toEqual([freshTicket.tokenHash]);
     const sessionIds = [liveSession, revokedYesterday, expiredSession, revokedLongAgo, idleSession];
     expect(
       await remaining(

@@ -6,3 +6,4 @@ export * from './jobs.js';
 export * from './calendar.js';
 export * from './exports.js';
 export * from './webhooks.js';
+export * from './realtime.js';
