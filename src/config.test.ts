@@ -143,16 +143,16 @@ describe('loadConfig', () => {
       webhookAllowedPorts: [443, 8443],
       webhookAllowPrivate: true,
       webhookTimeoutMs: 5000,
+      realtimeMaxConnectionsPerUser: 5,
+      realtimeMaxConnections: 500,
+      realtimePingIntervalMs: 1000,
+      realtimeAuthCheckIntervalMs: 2000,
     });
     expect(loadConfig({ JWT_SECRET: SECRET })).toMatchObject({
       webhookRetryDelaysSeconds: [5, 300, 1800, 7200, 18_000, 36_000, 36_000],
       webhookAllowedPorts: [80, 443],
       webhookAllowPrivate: false,
       webhookTimeoutMs: 10_000,
-      realtimeMaxConnectionsPerUser: 5,
-      realtimeMaxConnections: 500,
-      realtimePingIntervalMs: 1000,
-      realtimeAuthCheckIntervalMs: 2000,
     });
     expect(loadConfig({ TRUST_PROXY: '2', JWT_SECRET: SECRET }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: SECRET }).trustProxy).toBe(true);
