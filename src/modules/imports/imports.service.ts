@@ -17,7 +17,7 @@ import { requireRole } from '../projects/roles.js';
 import { insertTasks, type NewTask } from '../tasks/tasks.repository.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
 import { planDocketCsv } from './docket-csv.js';
-import type { ImportPlan } from './import-plan.js';
+import type { ImportPlan, PlannedTask } from './import-plan.js';
 import { deleteUpload, findUpload, insertUpload, memberIdsByEmail } from './imports.repository.js';
 import { isTodoistHeader, planTodoistCsv } from './todoist-csv.js';
 
@@ -209,6 +209,17 @@ export class ImportsService {
     const defaultPosition = new Map(
       fileOrder.map((task, index) => [task.ref, now.getTime() + index]),
     );
+    // A file's series key becomes the new id of the row it names, else one new id per key.
+    const series = new Map<string, string>();
+    const seriesOf = (task: PlannedTask, id: string): string | null => {
+      if (task.seriesRef == null) return task.recurrence == null ? null : id;
+      let found = series.get(task.seriesRef);
+      if (found === undefined) {
+        found = ids.get(`id:${task.seriesRef}`) ?? newId();
+        series.set(task.seriesRef, found);
+      }
+      return found;
+    };
     const rows: NewTask[] = plan.tasks.map((task) => ({
       id: ids.get(task.ref) as string,
       projectId,
@@ -221,6 +232,13 @@ export class ImportsService {
       assigneeId: task.assigneeId,
       dueAt: task.dueAt,
       remindAt: task.remindAt,
+      // A reminder whose time passed before the import is history, not one to send now (an
+      // exported project would otherwise mail every past reminder again); later ones are fired
+      // by the reminder sweeper when they fall due.
+      reminderSentAt: task.remindAt !== null && task.remindAt <= now ? now : null,
+      recurrence: task.recurrence ?? null,
+      timezone: task.timezone ?? null,
+      seriesId: seriesOf(task, ids.get(task.ref) as string),
       completedAt: task.status === 'done' ? (task.completedAt ?? now) : null,
       position: task.position ?? (defaultPosition.get(task.ref) as number),
       createdBy: userId,
