@@ -48,7 +48,12 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '10 MiB by default; larger is 413), recognised by its header row:\n\n' +
           `- **Docket's task CSV**, as the export writes it (${TASK_CSV_COLUMNS.join(', ')}): ` +
           'columns are found by name, only `title` is required, unknown ones are ignored. ' +
-          '`id` and `parent_id` only link the rows to each other (imported tasks get new ids); ' +
+          '`id` and `parent_id` only link the rows to each other (imported tasks get new ids), ' +
+          'and so does `series_id`: rows sharing one share a new series (the new id of the row ' +
+          'it names, when the file has that row; a recurring row without one starts its own); ' +
+          '`recurrence` and `timezone` are checked as the task API checks them (row codes ' +
+          '`invalid_recurrence`, `invalid_timezone`); a `remind_at` already past is imported ' +
+          'as sent, a later one fires when it falls due; ' +
           '`assignee_email` must be a member; `labels` is a JSON array or a comma-separated list; ' +
           "a leading `'` that guards a formula is removed.\n" +
           "- **Todoist's CSV template export** (`TYPE, CONTENT, DESCRIPTION, PRIORITY, INDENT, " +
