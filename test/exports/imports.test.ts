@@ -134,6 +134,126 @@ describe('round trip', () => {
   });
 });
 
+describe('Docket JSON', () => {
+  it('when a project is exported as JSON and imported into another, then its tasks, series and comments are reproduced', async () => {
+    const { projectId, owner, editor } = await createProjectWithRoles(t.app);
+    const root = await createTask(t.app, projectId, owner, {
+      title: "'=not a formula",
+      description: 'Line\nbreak',
+      labels: ['one', 'two, three'],
+      priority: 'high',
+      assignee_id: editor.user.id,
+      due_at: '2026-12-24T10:00:00.000Z',
+      position: 3.5,
+    });
+    await createTask(t.app, projectId, owner, {
+      title: 'Child',
+      parent_id: root.id,
+      status: 'done',
+    });
+    const weekly = await createTask(t.app, projectId, owner, {
+      title: 'Weekly',
+      due_at: '2026-03-23T08:00:00.000Z',
+      recurrence: 'FREQ=WEEKLY;BYDAY=MO',
+      timezone: 'Europe/Berlin',
+    });
+    const done = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/tasks/${weekly.id}`,
+      headers: owner.headers,
+      payload: { status: 'done' },
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    for (const body of ['First comment', '=1+1']) {
+      const posted = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/tasks/${root.id}/comments`,
+        headers: owner.headers,
+        payload: { body },
+      });
+      expect(posted.statusCode, posted.body).toBe(201);
+    }
+
+    const { download } = await exportProject(t.app, owner, projectId, 'json');
+    const target = await createProject(t.app, owner, { name: 'JSON copy' });
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${target}/members`,
+      headers: owner.headers,
+      payload: { email: editor.user.email, role: 'editor' },
+    });
+    const job = await importCsv(t.app, owner, target, download.body, 'application/json');
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.result).toMatchObject({ format: 'docket_json', tasks: 4, comments: 2 });
+
+    const original = await listAllTasks(t.app, owner, projectId);
+    const copy = await listAllTasks(t.app, owner, target);
+    const titlesOf = (list: Record<string, unknown>[]) =>
+      new Map(list.map((task) => [task.id, task.title]));
+    expect(copy.map((task) => essence(task, titlesOf(copy)))).toEqual(
+      original.map((task) => essence(task, titlesOf(original))),
+    );
+    const copiedRoot = copy.find((task) => task.title === "'=not a formula");
+    const comments = await t.app.inject({
+      url: `/api/v1/tasks/${String(copiedRoot?.id)}/comments`,
+      headers: owner.headers,
+    });
+    expect(
+      comments
+        .json<{ items: { body: string }[] }>()
+        .items.map((c) => c.body)
+        .sort(),
+    ).toEqual(['=1+1', 'First comment']);
+  });
+
+  it('when a JSON export has bad tasks or comments, then nothing is imported and each is reported', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const file = {
+      format: 'docket.project-export',
+      version: 1,
+      members: [],
+      tasks: [
+        { id: 'a', title: 'Fine', status: 'todo' },
+        { id: 'b', title: 42 },
+        { id: 'c', title: 'Bad rule', due_at: '2026-05-01T09:00:00Z', recurrence: 'FREQ=SECONDLY' },
+        { id: 'd', title: 'Stranger', assignee_id: newId() },
+        'not a task',
+      ],
+      comments: [{ task_id: 'a', body: '' }],
+    };
+    const job = await importCsv(t.app, owner, projectId, JSON.stringify(file), 'application/json');
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('import_invalid');
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 2, column: 'title', code: 'missing' },
+      { row: 2, column: 'title', code: 'invalid_type' },
+      { row: 3, column: 'recurrence', code: 'invalid_recurrence' },
+      { row: 4, column: 'assignee_id', code: 'not_a_member' },
+      { row: 5, column: null, code: 'invalid_type' },
+      { row: 1, column: 'comments.body', code: 'missing' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when the JSON is not a Docket export, then 422 at once', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    for (const body of [
+      '{"title":"x"}',
+      '{not json',
+      '{"format":"docket.project-export","version":2,"tasks":[]}',
+      '"text"',
+    ]) {
+      const response = await startImport(t.app, owner, projectId, body, 'application/json');
+      expect(response.statusCode, body).toBe(422);
+      expect(response.json(), body).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: 'header', code: 'unknown_format' }],
+      });
+    }
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+});
+
 describe('all or nothing', () => {
   it('when one row among many is bad, then nothing is imported and the job reports that row', async () => {
     const { projectId, owner } = await createProjectWithRoles(t.app);
@@ -395,9 +515,9 @@ describe('the upload', () => {
     expect(uploads).toEqual([]);
   });
 
-  it('when the body is not text/csv, then 415', async () => {
+  it('when the body is neither text/csv nor application/json, then 415', async () => {
     const { projectId, owner } = await createProjectWithRoles(t.app);
-    for (const type of ['application/json', 'text/plain', 'application/octet-stream']) {
+    for (const type of ['text/plain', 'application/octet-stream', 'application/xml']) {
       const response = await startImport(t.app, owner, projectId, '{"title":"x"}', type);
       expect(response.statusCode, type).toBe(415);
       expect(response.json()).toMatchObject({ code: 'unsupported_media_type' });

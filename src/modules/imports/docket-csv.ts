@@ -95,15 +95,20 @@ function checkSeries(
  * share a new series (the new id of the row it names, when the file has that row). `assignee_email` must be a member of the
  * target project (`members`: lower-cased email → user id).
  */
-export function planDocketCsv(records: string[][], members: Map<string, string>): ImportPlan {
+export function planDocketCsv(
+  records: string[][],
+  members: Map<string, string>,
+  { guarded = true, firstRow = 2 }: { guarded?: boolean; firstRow?: number } = {},
+): ImportPlan {
   const plan = emptyPlan();
+  const unguard = guarded ? unguardCell : (text: string): string => text;
   const header = (records[0] ?? []).map((name) => name.trim().toLowerCase());
   const at = new Map(header.map((name, index) => [name, index]));
   const ids = new Set<string>();
 
   for (let index = 1; index < records.length; index += 1) {
     const record = records[index] ?? [];
-    const row = index + 1;
+    const row = index - 1 + firstRow;
     if (record.every((cell) => cell.trim() === '')) continue;
     const cell = (name: string): string => {
       const position = at.get(name);
@@ -114,11 +119,11 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
       plan.errors.push({ row, column, code, message });
     };
 
-    const title = checkText(plan, row, 'title', unguardCell(cell('title')), {
+    const title = checkText(plan, row, 'title', unguard(cell('title')), {
       max: TITLE_MAX,
       required: true,
     });
-    const description = checkText(plan, row, 'description', unguardCell(cell('description')), {
+    const description = checkText(plan, row, 'description', unguard(cell('description')), {
       max: TEXT_MAX,
       required: false,
     });
@@ -133,7 +138,7 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
       fail('priority', 'invalid_choice', `priority must be one of: ${PRIORITIES.join(', ')}.`);
     }
 
-    const split = splitLabels(unguardCell(cell('labels')));
+    const split = splitLabels(unguard(cell('labels')));
     if (split === null)
       fail(
         'labels',
@@ -175,7 +180,7 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
     }
 
     let assigneeId: string | null = null;
-    const email = unguardCell(cell('assignee_email')).trim().toLowerCase();
+    const email = unguard(cell('assignee_email')).trim().toLowerCase();
     if (email !== '') {
       assigneeId = members.get(email) ?? null;
       if (assigneeId === null) {
