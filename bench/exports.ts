@@ -154,7 +154,9 @@ async function main(): Promise<void> {
         process.execPath,
         [
           '--expose-gc',
-          // e.g. BENCH_NODE_ARGS=--max-semi-space-size=8 to try V8 settings on the worker.
+          // The V8 settings of `npm start` and `npm run worker`.
+          '--max-semi-space-size=16',
+          // e.g. BENCH_NODE_ARGS=--max-semi-space-size=8 to try other V8 settings on the worker.
           ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
           '--import',
           'tsx',

@@ -157,6 +157,8 @@ describe('POST /projects/{id}/exports (csv)', () => {
     expect(download.headers['content-disposition']).toMatch(/\.csv"$/);
     const text = download.body;
     expect(text.split('\r\n')[0]).toBe(TASK_CSV_COLUMNS.join(','));
+    // Columns are only ever appended: the recurrence columns of issue 12 come last.
+    expect(text.split('\r\n')[0]).toMatch(/,updated_at,recurrence,timezone,series_id$/);
     const records = parse<Record<string, string>>(text, { columns: true });
     expect(records).toHaveLength(2);
     const [first, second] = records;

@@ -72,8 +72,9 @@ export async function importCsv(
   user: TestUser,
   projectId: string,
   csv: string,
+  contentType = 'text/csv',
 ): Promise<JobBody> {
-  const started = await startImport(app, user, projectId, csv);
+  const started = await startImport(app, user, projectId, csv, contentType);
   expect(started.statusCode, started.body).toBe(202);
   return waitForJob(app, user, started.json<{ job: { id: string } }>().job.id);
 }

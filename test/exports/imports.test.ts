@@ -5,6 +5,7 @@ import { events, importUploads, tasks } from '../../src/db/schema/index.js';
 import { useTestApp } from '../helpers/app.js';
 import { createProject, createProjectWithRoles, createTask } from '../helpers/projects.js';
 import { importQueue } from '../../src/jobs/exports.js';
+import { reminderSweepQueue } from '../../src/jobs/reminders.js';
 import { newId } from '../../src/lib/ids.js';
 import { exportProject, importCsv, listAllTasks, startImport, waitForJob } from './helpers.js';
 
@@ -35,6 +36,9 @@ function essence(task: Record<string, unknown>, titles: Map<unknown, unknown>) {
     completed_at: task.completed_at,
     position: task.position,
     parent: task.parent_id === null ? null : titles.get(task.parent_id),
+    recurrence: task.recurrence,
+    timezone: task.timezone,
+    series: task.series_id === null ? null : titles.get(task.series_id),
   };
 }
 
@@ -68,6 +72,21 @@ describe('round trip', () => {
       payload: { parent_id: adopter.id },
     });
     expect(moved.statusCode).toBe(200);
+    // A weekly 09:00 Berlin task done once: the done occurrence and the next share a series.
+    const weekly = await createTask(t.app, projectId, owner, {
+      title: 'Weekly',
+      due_at: '2026-03-23T08:00:00.000Z',
+      remind_at: '2026-03-23T07:45:00.000Z',
+      recurrence: 'FREQ=WEEKLY;BYDAY=MO',
+      timezone: 'europe/berlin',
+    });
+    const done = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/tasks/${weekly.id}`,
+      headers: owner.headers,
+      payload: { status: 'done' },
+    });
+    expect(done.statusCode, done.body).toBe(200);
 
     const { download } = await exportProject(t.app, owner, projectId, 'csv');
     const target = await createProject(t.app, owner, { name: 'Copy' });
@@ -79,7 +98,7 @@ describe('round trip', () => {
     });
     const job = await importCsv(t.app, owner, target, download.body);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    expect(job.result).toMatchObject({ format: 'docket_csv', tasks: 6, comments: 0 });
+    expect(job.result).toMatchObject({ format: 'docket_csv', tasks: 8, comments: 0 });
 
     const original = await listAllTasks(t.app, owner, projectId);
     const copy = await listAllTasks(t.app, owner, target);
@@ -91,14 +110,147 @@ describe('round trip', () => {
     expect(
       copy.every((task) => task.project_id === target && task.created_by === owner.user.id),
     ).toBe(true);
+    // The series survives: the copy's next occurrence is 09:00 Berlin after the DST change, and
+    // both occurrences point at the copy of the first one.
+    const copies = copy.filter((task) => task.title === 'Weekly');
+    expect(
+      copies.map((task) => [task.status, task.due_at, task.recurrence, task.timezone]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['done', '2026-03-23T08:00:00.000Z', null, 'Europe/Berlin'],
+        ['todo', '2026-03-30T07:00:00.000Z', 'FREQ=WEEKLY;BYDAY=MO', 'Europe/Berlin'],
+      ]),
+    );
+    const first = copies.find((task) => task.status === 'done');
+    expect(copies.map((task) => task.series_id)).toEqual([first?.id, first?.id]);
     // Activity as if the tasks had been created one by one.
     const created = await t.app.db.select().from(events).where(eq(events.projectId, target));
-    expect(created.filter((event) => event.type === 'task.created')).toHaveLength(6);
+    expect(created.filter((event) => event.type === 'task.created')).toHaveLength(8);
     const uploads = await t.app.db
       .select()
       .from(importUploads)
       .where(eq(importUploads.projectId, target));
     expect(uploads).toEqual([]);
+  });
+});
+
+describe('Docket JSON', () => {
+  it('when a project is exported as JSON and imported into another, then its tasks, series and comments are reproduced', async () => {
+    const { projectId, owner, editor } = await createProjectWithRoles(t.app);
+    const root = await createTask(t.app, projectId, owner, {
+      title: "'=not a formula",
+      description: 'Line\nbreak',
+      labels: ['one', 'two, three'],
+      priority: 'high',
+      assignee_id: editor.user.id,
+      due_at: '2026-12-24T10:00:00.000Z',
+      position: 3.5,
+    });
+    await createTask(t.app, projectId, owner, {
+      title: 'Child',
+      parent_id: root.id,
+      status: 'done',
+    });
+    const weekly = await createTask(t.app, projectId, owner, {
+      title: 'Weekly',
+      due_at: '2026-03-23T08:00:00.000Z',
+      recurrence: 'FREQ=WEEKLY;BYDAY=MO',
+      timezone: 'Europe/Berlin',
+    });
+    const done = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/tasks/${weekly.id}`,
+      headers: owner.headers,
+      payload: { status: 'done' },
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    for (const body of ['First comment', '=1+1']) {
+      const posted = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/tasks/${root.id}/comments`,
+        headers: owner.headers,
+        payload: { body },
+      });
+      expect(posted.statusCode, posted.body).toBe(201);
+    }
+
+    const { download } = await exportProject(t.app, owner, projectId, 'json');
+    const target = await createProject(t.app, owner, { name: 'JSON copy' });
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${target}/members`,
+      headers: owner.headers,
+      payload: { email: editor.user.email, role: 'editor' },
+    });
+    const job = await importCsv(t.app, owner, target, download.body, 'application/json');
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.result).toMatchObject({ format: 'docket_json', tasks: 4, comments: 2 });
+
+    const original = await listAllTasks(t.app, owner, projectId);
+    const copy = await listAllTasks(t.app, owner, target);
+    const titlesOf = (list: Record<string, unknown>[]) =>
+      new Map(list.map((task) => [task.id, task.title]));
+    expect(copy.map((task) => essence(task, titlesOf(copy)))).toEqual(
+      original.map((task) => essence(task, titlesOf(original))),
+    );
+    const copiedRoot = copy.find((task) => task.title === "'=not a formula");
+    const comments = await t.app.inject({
+      url: `/api/v1/tasks/${String(copiedRoot?.id)}/comments`,
+      headers: owner.headers,
+    });
+    expect(
+      comments
+        .json<{ items: { body: string }[] }>()
+        .items.map((c) => c.body)
+        .sort(),
+    ).toEqual(['=1+1', 'First comment']);
+  });
+
+  it('when a JSON export has bad tasks or comments, then nothing is imported and each is reported', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const file = {
+      format: 'docket.project-export',
+      version: 1,
+      members: [],
+      tasks: [
+        { id: 'a', title: 'Fine', status: 'todo' },
+        { id: 'b', title: 42 },
+        { id: 'c', title: 'Bad rule', due_at: '2026-05-01T09:00:00Z', recurrence: 'FREQ=SECONDLY' },
+        { id: 'd', title: 'Stranger', assignee_id: newId() },
+        'not a task',
+      ],
+      comments: [{ task_id: 'a', body: '' }],
+    };
+    const job = await importCsv(t.app, owner, projectId, JSON.stringify(file), 'application/json');
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('import_invalid');
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 2, column: 'title', code: 'missing' },
+      { row: 2, column: 'title', code: 'invalid_type' },
+      { row: 3, column: 'recurrence', code: 'invalid_recurrence' },
+      { row: 4, column: 'assignee_id', code: 'not_a_member' },
+      { row: 5, column: null, code: 'invalid_type' },
+      { row: 1, column: 'comments.body', code: 'missing' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when the JSON is not a Docket export, then 422 at once', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    for (const body of [
+      '{"title":"x"}',
+      '{not json',
+      '{"format":"docket.project-export","version":2,"tasks":[]}',
+      '"text"',
+    ]) {
+      const response = await startImport(t.app, owner, projectId, body, 'application/json');
+      expect(response.statusCode, body).toBe(422);
+      expect(response.json(), body).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: 'header', code: 'unknown_format' }],
+      });
+    }
+    expect(await countRows(tasks, projectId)).toBe(0);
   });
 });
 
@@ -129,7 +281,7 @@ describe('all or nothing', () => {
     const long = 'x'.repeat(256);
     const csv = [
       'id,parent_id,title,status,labels,due_at,position,assignee_email,recurrence',
-      '1,,Fine,todo,,,,,FREQ=DAILY',
+      '1,,Fine,todo,,2026-05-01,,,FREQ=DAILY',
       `2,,${long},todo,,,,,`,
       '3,,,todo,,,,,',
       '4,,Bad status,later,,,,,',
@@ -165,6 +317,76 @@ describe('all or nothing', () => {
       { row: 4, code: 'unknown_parent' },
     ]);
     expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when a recurrence or timezone breaks the task rules, then those rows are reported with the API codes', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = [
+      'title,due_at,recurrence,timezone',
+      'Fine,2026-05-01T09:00:00Z,rrule:freq=weekly,europe/berlin',
+      'No anchor,,FREQ=DAILY,',
+      'Hourly,2026-05-01T09:00:00Z,FREQ=HOURLY,',
+      'Never,2026-05-01T09:00:00Z,FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30,',
+      'Offset,2026-05-01T09:00:00Z,,+01:00',
+      'Unknown zone,2026-05-01T09:00:00Z,FREQ=DAILY,Mars/Olympus',
+      `Long rule,2026-05-01T09:00:00Z,${'FREQ=DAILY;'.repeat(50)},`,
+    ].join('\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status).toBe('failed');
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 3, column: 'recurrence', code: 'invalid_recurrence' },
+      { row: 4, column: 'recurrence', code: 'invalid_recurrence' },
+      { row: 5, column: 'recurrence', code: 'invalid_recurrence' },
+      { row: 6, column: 'timezone', code: 'invalid_timezone' },
+      { row: 7, column: 'timezone', code: 'invalid_timezone' },
+      { row: 8, column: 'recurrence', code: 'too_long' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when rows share a series_id the file has no row for, then they share one new series; a recurring row without one starts its own', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const outside = newId();
+    const csv = [
+      'id,title,due_at,recurrence,timezone,series_id',
+      `a,Old,2026-05-04T07:00:00Z,,Europe/Berlin,${outside}`,
+      `b,New,2026-05-11T07:00:00Z,FREQ=WEEKLY,Europe/Berlin,${outside}`,
+      'c,Alone,2026-05-11T07:00:00Z,FREQ=MONTHLY,,',
+      'd,Plain,,,,',
+    ].join('\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const list = await listAllTasks(t.app, owner, projectId);
+    const byTitle = new Map(list.map((task) => [task.title, task]));
+    const series = byTitle.get('Old')?.series_id;
+    expect(series).toMatch(/^[0-9a-f-]{36}$/);
+    expect(series).not.toBe(outside);
+    expect(byTitle.get('New')?.series_id).toBe(series);
+    expect(byTitle.get('Alone')?.series_id).toBe(byTitle.get('Alone')?.id);
+    expect(byTitle.get('Plain')?.series_id).toBeNull();
+  });
+
+  it('when imported tasks have reminders, then past ones are not sent again and later ones are fired by the sweeper once due', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    const csv = ['title,remind_at', `Later,${later}`, `Past,${past}`].join('\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const list = await listAllTasks(t.app, owner, projectId);
+    const idOf = (title: string) => list.find((task) => task.title === title)?.id as string;
+    // The hour passes.
+    await t.app.db
+      .update(tasks)
+      .set({ remindAt: new Date(Date.now() - 1000) })
+      .where(eq(tasks.id, idOf('Later')));
+    await t.app.services.jobs.run(reminderSweepQueue, {});
+    const reminders = async (id: string) =>
+      (await t.app.db.select().from(events).where(eq(events.entityId, id))).filter(
+        (event) => event.type === 'task.reminder',
+      );
+    expect(await reminders(idOf('Later'))).toHaveLength(1);
+    expect(await reminders(idOf('Past'))).toHaveLength(0);
   });
 
   it('when a quote is never closed, then the job reports malformed_csv and imports nothing', async () => {
@@ -293,9 +515,9 @@ describe('the upload', () => {
     expect(uploads).toEqual([]);
   });
 
-  it('when the body is not text/csv, then 415', async () => {
+  it('when the body is neither text/csv nor application/json, then 415', async () => {
     const { projectId, owner } = await createProjectWithRoles(t.app);
-    for (const type of ['application/json', 'text/plain', 'application/octet-stream']) {
+    for (const type of ['text/plain', 'application/octet-stream', 'application/xml']) {
       const response = await startImport(t.app, owner, projectId, '{"title":"x"}', type);
       expect(response.statusCode, type).toBe(415);
       expect(response.json()).toMatchObject({ code: 'unsupported_media_type' });

@@ -67,7 +67,7 @@ export const exportChunks = pgTable(
   (table) => [primaryKey({ columns: [table.fileId, table.seq] })],
 );
 
-export const IMPORT_FORMATS = ['docket_csv', 'todoist_csv'] as const;
+export const IMPORT_FORMATS = ['docket_csv', 'todoist_csv', 'docket_json'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /** An uploaded file waiting for its import job; deleted when the job ends. */

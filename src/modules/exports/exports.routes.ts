@@ -40,7 +40,8 @@ export const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'members, tasks, comments}`, each item in the shape its GET shows. `csv` holds the ' +
           `tasks, one per row (RFC 4180, CRLF, UTF-8, a header row), with the columns ${CSV_COLUMNS}; ` +
           'new columns are only ever added at the end. `labels` is a JSON array; dates are ' +
-          'ISO 8601 in UTC; `assignee_email` names the assignee. A text cell that a spreadsheet ' +
+          'ISO 8601 in UTC; `assignee_email` names the assignee; `recurrence`, `timezone` and ' +
+          '`series_id` are empty when the task has none. A text cell that a spreadsheet ' +
           'would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return, ' +
           "after any `'`) gets a leading `'`; the import removes it again. On PostgreSQL the " +
           'file shows the project at one moment, whatever changes while it is built.',

@@ -26,6 +26,7 @@ import {
   findFinishedExport,
   insertExportFile,
   listCommentPage,
+  listTaskIdPage,
   listTaskPage,
   readChunk,
   type TaskPageKey,
@@ -226,18 +227,32 @@ export class ExportsService {
   }
 
   /** Every task of the project, a page at a time, in (created_at, id) order. */
-  private async *taskPages(
+  private taskPages(
     reader: Executor,
     projectId: string,
     signal: AbortSignal,
   ): AsyncGenerator<ExportTaskRow[]> {
+    return this.pages(listTaskPage, reader, projectId, signal);
+  }
+
+  private async *pages<Row extends TaskPageKey>(
+    list: (
+      db: Executor,
+      projectId: string,
+      after: TaskPageKey | null,
+      limit: number,
+    ) => Promise<Row[]>,
+    reader: Executor,
+    projectId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<Row[]> {
     let after: TaskPageKey | null = null;
     for (;;) {
       signal.throwIfAborted();
-      const page = await listTaskPage(reader, projectId, after, PAGE);
+      const page = await list(reader, projectId, after, PAGE);
       if (page.length > 0) yield page;
       if (page.length < PAGE) return;
-      const last = page[page.length - 1] as ExportTaskRow;
+      const last = page[page.length - 1] as Row;
       after = { createdAt: last.createdAt, id: last.id };
     }
   }
@@ -303,12 +318,12 @@ export class ExportsService {
       await progress.at(tasks, 0, 50);
     }
 
-    // A second pass over the tasks collects their comments, a page of tasks at a time.
+    // A second pass over the tasks' ids collects their comments, a page of tasks at a time.
     await writer.write('\n],\n"comments":[');
     separator = '\n';
     let comments = 0;
     let seen = 0;
-    for await (const page of this.taskPages(reader, project.id, signal)) {
+    for await (const page of this.pages(listTaskIdPage, reader, project.id, signal)) {
       const taskIds = page.map((task) => task.id);
       let after: { taskId: string; id: string } | null = null;
       for (;;) {

@@ -20,6 +20,9 @@ export const TASK_CSV_COLUMNS = [
   'position',
   'created_at',
   'updated_at',
+  'recurrence',
+  'timezone',
+  'series_id',
 ] as const;
 
 export type TaskCsvColumn = (typeof TASK_CSV_COLUMNS)[number];
@@ -65,6 +68,9 @@ export function taskCsvRecord(task: TaskRow, assigneeEmail: string | null): stri
     position: String(task.position),
     created_at: iso(task.createdAt),
     updated_at: iso(task.updatedAt),
+    recurrence: task.recurrence ?? '',
+    timezone: task.timezone ?? '',
+    series_id: task.seriesId ?? '',
   };
   return TASK_CSV_COLUMNS.map((column) => cells[column]);
 }

@@ -1,6 +1,14 @@
 import type { TaskRow } from '../../db/schema/index.js';
 import { unguardCell } from '../exports/task-csv.js';
 import {
+  canonicalTimezone,
+  nextOccurrence,
+  normaliseRecurrence,
+  RECURRENCE_MAX_LENGTH,
+  RecurrenceError,
+  TIMEZONE_MAX_LENGTH,
+} from '../tasks/recurrence.js';
+import {
   checkLabels,
   checkParents,
   checkText,
@@ -30,20 +38,77 @@ function splitLabels(cell: string): string[] | null {
 }
 
 /**
+ * The `timezone` and `recurrence` cells checked as the task API checks them (a rule needs
+ * `due_at` or `remind_at` to start from and a computable next occurrence); errors are recorded
+ * with the API's codes, `invalid_timezone` and `invalid_recurrence`.
+ */
+function checkSeries(
+  fail: (column: string, code: string, message: string) => void,
+  ruleText: string,
+  zoneText: string,
+  anchor: Date | null,
+): { recurrence: string | null; timezone: string | null } {
+  let timezone: string | null = null;
+  let zoneOk = true;
+  if (zoneText !== '') {
+    if (zoneText.length > TIMEZONE_MAX_LENGTH) {
+      fail('timezone', 'too_long', `timezone is longer than ${TIMEZONE_MAX_LENGTH} characters.`);
+      zoneOk = false;
+    } else {
+      try {
+        timezone = canonicalTimezone(zoneText);
+      } catch (error) {
+        if (!(error instanceof RecurrenceError)) throw error;
+        fail('timezone', 'invalid_timezone', `timezone ${error.message}.`);
+        zoneOk = false;
+      }
+    }
+  }
+  if (ruleText === '') return { recurrence: null, timezone };
+  if (ruleText.length > RECURRENCE_MAX_LENGTH) {
+    fail(
+      'recurrence',
+      'too_long',
+      `recurrence is longer than ${RECURRENCE_MAX_LENGTH} characters.`,
+    );
+    return { recurrence: null, timezone };
+  }
+  try {
+    const rule = normaliseRecurrence(ruleText);
+    if (anchor === null) {
+      throw new RecurrenceError('recurrence', 'needs due_at or remind_at to start from');
+    }
+    // Without a valid zone there is nothing to compute the next occurrence in.
+    if (zoneOk) nextOccurrence(rule, timezone ?? 'UTC', anchor);
+    return { recurrence: rule, timezone };
+  } catch (error) {
+    if (!(error instanceof RecurrenceError)) throw error;
+    fail('recurrence', 'invalid_recurrence', `recurrence ${error.message}.`);
+    return { recurrence: null, timezone };
+  }
+}
+
+/**
  * Reads Docket's own task CSV (see `TASK_CSV_COLUMNS`) by header name: `title` is required,
  * every other column optional, unknown columns ignored. `id` and `parent_id` only link rows of
- * the file to each other (imported tasks get new ids). `assignee_email` must be a member of the
+ * the file to each other (imported tasks get new ids); so does `series_id`: rows that share one
+ * share a new series (the new id of the row it names, when the file has that row). `assignee_email` must be a member of the
  * target project (`members`: lower-cased email → user id).
  */
-export function planDocketCsv(records: string[][], members: Map<string, string>): ImportPlan {
+export function planDocketCsv(
+  records: string[][],
+  members: Map<string, string>,
+  { guarded = true, firstRow = 2 }: { guarded?: boolean; firstRow?: number } = {},
+): ImportPlan {
   const plan = emptyPlan();
+  const unguard = guarded ? unguardCell : (text: string): string => text;
   const header = (records[0] ?? []).map((name) => name.trim().toLowerCase());
   const at = new Map(header.map((name, index) => [name, index]));
   const ids = new Set<string>();
 
   for (let index = 1; index < records.length; index += 1) {
     const record = records[index] ?? [];
-    const row = index + 1;
+    const row = index - 1 + firstRow;
     if (record.every((cell) => cell.trim() === '')) continue;
     const cell = (name: string): string => {
       const position = at.get(name);
@@ -54,11 +119,11 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
       plan.errors.push({ row, column, code, message });
     };
 
-    const title = checkText(plan, row, 'title', unguardCell(cell('title')), {
+    const title = checkText(plan, row, 'title', unguard(cell('title')), {
       max: TITLE_MAX,
       required: true,
     });
-    const description = checkText(plan, row, 'description', unguardCell(cell('description')), {
+    const description = checkText(plan, row, 'description', unguard(cell('description')), {
       max: TEXT_MAX,
       required: false,
     });
@@ -73,7 +138,7 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
       fail('priority', 'invalid_choice', `priority must be one of: ${PRIORITIES.join(', ')}.`);
     }
 
-    const split = splitLabels(unguardCell(cell('labels')));
+    const split = splitLabels(unguard(cell('labels')));
     if (split === null)
       fail(
         'labels',
@@ -96,6 +161,16 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
       dates[column] = parsed;
     }
 
+    const { recurrence, timezone } = checkSeries(
+      fail,
+      cell('recurrence').trim(),
+      cell('timezone').trim(),
+      dates.due_at ?? dates.remind_at,
+    );
+    const seriesRef = cell('series_id').trim() || null;
+    if (seriesRef !== null && seriesRef.length > REF_MAX)
+      fail('series_id', 'too_long', `series_id is longer than ${REF_MAX} characters.`);
+
     let position: number | null = null;
     const positionText = cell('position').trim();
     if (positionText !== '') {
@@ -105,7 +180,7 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
     }
 
     let assigneeId: string | null = null;
-    const email = unguardCell(cell('assignee_email')).trim().toLowerCase();
+    const email = unguard(cell('assignee_email')).trim().toLowerCase();
     if (email !== '') {
       assigneeId = members.get(email) ?? null;
       if (assigneeId === null) {
@@ -141,6 +216,9 @@ export function planDocketCsv(records: string[][], members: Map<string, string>)
       dueAt: dates.due_at,
       remindAt: dates.remind_at,
       completedAt: status === 'done' ? dates.completed_at : null,
+      recurrence,
+      timezone,
+      seriesRef,
       position,
     });
   }

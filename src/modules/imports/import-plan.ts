@@ -15,6 +15,15 @@ export interface PlannedTask {
   dueAt: Date | null;
   remindAt: Date | null;
   completedAt: Date | null;
+  /** A checked RRULE value in canonical form, or null. */
+  recurrence?: string | null;
+  /** A canonical IANA time zone name, or null (UTC). */
+  timezone?: string | null;
+  /**
+   * The file's series key: the tasks that share one keep sharing a series after the import.
+   * Null: a recurring task starts its own series.
+   */
+  seriesRef?: string | null;
   /** Null: after the tasks already there, in file order. */
   position: number | null;
 }

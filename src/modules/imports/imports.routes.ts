@@ -22,10 +22,10 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { imports } = app.services;
   const limit = app.config.importMaxBytes;
 
-  // This route takes CSV and nothing else: JSON or any other type is 415.
+  // This route takes CSV or Docket's JSON export, both as text; any other type is 415.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
-    'text/csv',
+    ['text/csv', 'application/json'],
     { parseAs: 'string', bodyLimit: limit },
     (_request, body, done) => {
       done(null, body);
@@ -42,13 +42,23 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'createProjectImport',
         tags: ['exports'],
         ...authenticated,
-        summary: 'Import tasks from CSV',
+        summary: 'Import tasks from CSV or a Docket JSON export',
         description:
-          'Editors and above. The body is a `text/csv` file (UTF-8, up to `IMPORT_MAX_BYTES`, ' +
-          '10 MiB by default; larger is 413), recognised by its header row:\n\n' +
+          'Editors and above. The body (UTF-8, up to `IMPORT_MAX_BYTES`, 10 MiB by default; ' +
+          'larger is 413) is either `application/json`, a JSON project export of Docket ' +
+          '(`format: "docket.project-export"`, `version: 1`): its tasks are read as the CSV rows ' +
+          'below would be (without the formula guard), `assignee_id` is mapped to the member ' +
+          "with the same email (from the file's `members`), and its comments are imported on " +
+          "their tasks; a row error's `row` is the 1-based index in `tasks`, or in `comments` " +
+          'for `comments.*` columns. Or a `text/csv` file, recognised by its header row:\n\n' +
           `- **Docket's task CSV**, as the export writes it (${TASK_CSV_COLUMNS.join(', ')}): ` +
           'columns are found by name, only `title` is required, unknown ones are ignored. ' +
-          '`id` and `parent_id` only link the rows to each other (imported tasks get new ids); ' +
+          '`id` and `parent_id` only link the rows to each other (imported tasks get new ids), ' +
+          'and so does `series_id`: rows sharing one share a new series (the new id of the row ' +
+          'it names, when the file has that row; a recurring row without one starts its own); ' +
+          '`recurrence` and `timezone` are checked as the task API checks them (row codes ' +
+          '`invalid_recurrence`, `invalid_timezone`); a `remind_at` already past is imported ' +
+          'as sent, a later one fires when it falls due; ' +
           '`assignee_email` must be a member; `labels` is a JSON array or a comma-separated list; ' +
           "a leading `'` that guards a formula is removed.\n" +
           "- **Todoist's CSV template export** (`TYPE, CONTENT, DESCRIPTION, PRIORITY, INDENT, " +
@@ -64,10 +74,10 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'events, and `result` counts what was imported.',
         params: IdParamsSchema,
         headers: IdempotencyHeaderSchema,
-        consumes: ['text/csv'],
+        consumes: ['text/csv', 'application/json'],
         body: Type.String({
           maxLength: limit,
-          description: 'The CSV file.',
+          description: 'The CSV file, or the JSON export.',
           examples: [EXAMPLE],
         }),
         response: {
@@ -78,7 +88,13 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const job = await imports.start(currentAuth(request).userId, request.params.id, request.body);
+      const json = request.headers['content-type']?.toLowerCase().startsWith('application/json');
+      const job = await imports.start(
+        currentAuth(request).userId,
+        request.params.id,
+        request.body,
+        json === true,
+      );
       return reply
         .code(202)
         .header('location', `/api/v1/jobs/${job.id}`)

@@ -17,7 +17,8 @@ import { requireRole } from '../projects/roles.js';
 import { insertTasks, type NewTask } from '../tasks/tasks.repository.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
 import { planDocketCsv } from './docket-csv.js';
-import type { ImportPlan } from './import-plan.js';
+import { planDocketJson, readDocketExport } from './docket-json.js';
+import type { ImportPlan, PlannedTask } from './import-plan.js';
 import { deleteUpload, findUpload, insertUpload, memberIdsByEmail } from './imports.repository.js';
 import { isTodoistHeader, planTodoistCsv } from './todoist-csv.js';
 
@@ -42,8 +43,16 @@ function refused(detail: string, code: string): AppError {
   });
 }
 
-/** Which of the accepted CSV formats a file is, from its header row. */
-export function detectImportFormat(content: string): ImportFormat {
+/**
+ * Which of the accepted formats a file is: Docket's JSON export when it is sent as JSON, else
+ * one of the CSV formats by its header row.
+ */
+export function detectImportFormat(content: string, json = false): ImportFormat {
+  if (json) {
+    const file = readDocketExport(content);
+    if (typeof file === 'string') throw refused(file, 'unknown_format');
+    return 'docket_json';
+  }
   let header: string[] | undefined;
   try {
     [header] = parse(content, { ...CSV_OPTIONS, to_line: 1 });
@@ -82,7 +91,12 @@ export class ImportsService {
   }
 
   /** Editors and above; the file's header must name one of the accepted formats (else 422). */
-  async start(userId: string, projectId: string, content: string): Promise<UserJobRow> {
+  async start(
+    userId: string,
+    projectId: string,
+    content: string,
+    json = false,
+  ): Promise<UserJobRow> {
     return this.db.transaction(async (tx) => {
       requireRole(
         await findRole(tx, projectId, userId),
@@ -90,7 +104,7 @@ export class ImportsService {
         'project_not_found',
         'import tasks',
       );
-      const format = detectImportFormat(content);
+      const format = detectImportFormat(content, json);
       const job = await this.userJobs.create(tx, userId, 'import');
       const uploadId = newId();
       await insertUpload(tx, { id: uploadId, jobId: job.id, userId, projectId, format, content });
@@ -126,6 +140,7 @@ export class ImportsService {
   }
 
   private plan(upload: ImportUploadRow, members: Map<string, string>): ImportPlan {
+    if (upload.format === 'docket_json') return planDocketJson(upload.content, members);
     let records: string[][];
     try {
       records = parse(upload.content, CSV_OPTIONS);
@@ -209,6 +224,17 @@ export class ImportsService {
     const defaultPosition = new Map(
       fileOrder.map((task, index) => [task.ref, now.getTime() + index]),
     );
+    // A file's series key becomes the new id of the row it names, else one new id per key.
+    const series = new Map<string, string>();
+    const seriesOf = (task: PlannedTask, id: string): string | null => {
+      if (task.seriesRef == null) return task.recurrence == null ? null : id;
+      let found = series.get(task.seriesRef);
+      if (found === undefined) {
+        found = ids.get(`id:${task.seriesRef}`) ?? newId();
+        series.set(task.seriesRef, found);
+      }
+      return found;
+    };
     const rows: NewTask[] = plan.tasks.map((task) => ({
       id: ids.get(task.ref) as string,
       projectId,
@@ -221,6 +247,13 @@ export class ImportsService {
       assigneeId: task.assigneeId,
       dueAt: task.dueAt,
       remindAt: task.remindAt,
+      // A reminder whose time passed before the import is history, not one to send now (an
+      // exported project would otherwise mail every past reminder again); later ones are fired
+      // by the reminder sweeper when they fall due.
+      reminderSentAt: task.remindAt !== null && task.remindAt <= now ? now : null,
+      recurrence: task.recurrence ?? null,
+      timezone: task.timezone ?? null,
+      seriesId: seriesOf(task, ids.get(task.ref) as string),
       completedAt: task.status === 'done' ? (task.completedAt ?? now) : null,
       position: task.position ?? (defaultPosition.get(task.ref) as number),
       createdBy: userId,
