@@ -44,13 +44,12 @@ export function formatErrors(m: Measurement): string {
   return `${bad} (${codes.join(', ')})`;
 }
 
-export function printResults(rows: Row[], floorRps: number | null): string {
+/** `floorRps`: the floor's req/s by scenario, measured in the same run. */
+export function printResults(rows: Row[], floorRps: ReadonlyMap<string, number>): string {
   const body = rows.map((row) => {
     const m = row.measurement;
-    const ratio =
-      m && floorRps && row.scenario === 'get-task' && !m.failed
-        ? `${fixed(m.rps / floorRps, 2)}×`
-        : '';
+    const floor = row.config === 'floor' ? undefined : floorRps.get(row.scenario);
+    const ratio = m && floor && !m.failed ? `${fixed(m.rps / floor, 2)}×` : '';
     return [
       row.config,
       row.scenario,

@@ -118,3 +118,25 @@ export function weighted(choices: { weight: number; request: Request }[]): Reque
     },
   };
 }
+
+const middle = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+};
+
+/**
+ * The median of repeated runs: req/s, p50 and p99 each their own median (lower middle for an
+ * even count); counts from the run whose req/s is the median.
+ */
+export function medianOf(runs: Measurement[]): Measurement {
+  const rps = middle(runs.map((m) => m.rps));
+  const base = runs.find((m) => m.rps === rps) ?? runs[0];
+  if (base === undefined) throw new Error('no runs to take the median of');
+  return {
+    ...base,
+    allRps: middle(runs.map((m) => m.allRps)),
+    p50: middle(runs.map((m) => m.p50)),
+    p99: middle(runs.map((m) => m.p99)),
+    failed: runs.some((m) => m.failed),
+  };
+}
