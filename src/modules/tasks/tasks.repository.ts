@@ -302,3 +302,51 @@ export function buildTaskListQuery(
     .orderBy(sql`${perProject.sortValue} ${direction}`, sql`${perProject.id} ${direction}`)
     .limit(limit + 1);
 }
+
+/** A task page row as PostgreSQL serialised it, with what the next cursor needs. */
+export interface TaskJsonRow {
+  /** The task exactly as `TaskPublicSchema` serialises it; `null` when it must go that way. */
+  json: string | null;
+  sort_value: string | number | null;
+  id: string;
+}
+
+/** `Date#toISOString()` in SQL: UTC, milliseconds (the columns hold no more), `Z`. */
+const iso = (column: string) =>
+  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+
+const TIME_SORTS = new Set(['created_at', 'updated_at', 'due_at']);
+
+/**
+ * The same page as `listTasks`, but each task comes back as its JSON text, built by PostgreSQL
+ * with `row_to_json` in `TaskPublicSchema`'s field order and formats, so the route sends it
+ * without mapping a row or serialising an object (the hot path of every list page;
+ * test/tasks/list-fast-path.test.ts holds it byte for byte to the schema's serialiser).
+ * A position PostgreSQL would print other than JavaScript does (an exponent, `-0`) leaves
+ * `json` null and the caller serialises that page the ordinary way.
+ */
+export async function listTaskJson(
+  db: Executor,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+): Promise<TaskJsonRow[]> {
+  const page = buildTaskListQuery(db, filters, sort, after, limit);
+  const direction = sql.raw(sort === 'rank' || sort.startsWith('-') ? 'desc' : 'asc');
+  const sortValue = TIME_SORTS.has(sort.replace(/^-/, '')) ? iso('p.sort_value') : sql`p.sort_value`;
+  const rows = await db.execute(sql`
+    select case when p.position::text ~ '[eIN]' or p.position::text = '-0' then null
+                else row_to_json(x)::text end as json,
+           ${sortValue} as sort_value, p.id
+    from (${page}) p
+    cross join lateral (
+      select p.id, p.project_id, p.parent_id, p.title, p.description, p.status, p.priority,
+             p.labels, p.assignee_id, ${iso('p.due_at')} as due_at,
+             ${iso('p.remind_at')} as remind_at, ${iso('p.completed_at')} as completed_at,
+             p.position, p.created_by, ${iso('p.created_at')} as created_at,
+             ${iso('p.updated_at')} as updated_at, p.version
+    ) x
+    order by p.sort_value ${direction}, p.id ${direction}`);
+  return resultRows<TaskJsonRow>(rows);
+}

@@ -11,6 +11,11 @@ import {
   pageLimit,
   toPage,
 } from '../../lib/pagination.js';
+import { listEtag, listNotModified } from '../../lib/list-etag.js';
+import {
+  prepareFindRoleAndVersion,
+  prepareMemberVersionsDigest,
+} from '../projects/project-versions.repository.js';
 import { commentIdsOfTasks, insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { findRole } from '../projects/projects.repository.js';
 import { requireRole } from '../projects/roles.js';
@@ -20,6 +25,7 @@ import {
   hasSubtasks,
   insertTask,
   isAncestorOrSelf,
+  listTaskJson,
   listTasks,
   prepareFindTaskForUser,
   subtaskIds,
@@ -69,6 +75,16 @@ function invalid(field: string, message: string, code = 'invalid_value'): AppErr
 const date = (value: string | null | undefined): Date | null | undefined =>
   value === undefined ? undefined : value === null ? null : new Date(value);
 
+/**
+ * A list answer: its weak `ETag`, and the page — `null` when `If-None-Match` named the current
+ * tag (answer 304), a string when it is already serialised (send as is), else an object for
+ * the route's serialiser.
+ */
+export interface TaskListAnswer {
+  etag: string;
+  page: string | Page<TaskPublic> | null;
+}
+
 function sortValueOf(value: unknown): string | number | null {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
@@ -77,6 +93,8 @@ function sortValueOf(value: unknown): string | number | null {
 
 export class TasksService {
   private readonly findForUser: ReturnType<typeof prepareFindTaskForUser>;
+  private readonly findRoleAndVersion: ReturnType<typeof prepareFindRoleAndVersion>;
+  private readonly memberVersions: ReturnType<typeof prepareMemberVersionsDigest>;
 
   private readonly db: Database;
   private readonly clock: Clock;
@@ -85,6 +103,8 @@ export class TasksService {
     this.db = db;
     this.clock = clock;
     this.findForUser = prepareFindTaskForUser(db);
+    this.findRoleAndVersion = prepareFindRoleAndVersion(db);
+    this.memberVersions = prepareMemberVersionsDigest(db);
   }
 
   async get(userId: string, taskId: string): Promise<TaskWithRole> {
@@ -268,14 +288,26 @@ export class TasksService {
     });
   }
 
+  /**
+   * A page of tasks. The versions of the projects it covers are read (with the caller's role)
+   * before the page, so its tag is never newer than its content: a tag that still matches
+   * `ifNoneMatch` means nothing in those projects changed, and the page query is not run.
+   */
   async list(
     userId: string,
     projectId: string | null,
     query: TaskListQuery,
-  ): Promise<Page<TaskPublic>> {
+    ifNoneMatch?: string,
+  ): Promise<TaskListAnswer> {
     const scope = projectId ?? query.project_id ?? null;
+    let versions: string;
     if (scope !== null) {
-      requireRole(await findRole(this.db, scope, userId), 'viewer', 'project_not_found', 'see it');
+      const [found] = await this.findRoleAndVersion.execute({ projectId: scope, userId });
+      requireRole(found?.role ?? null, 'viewer', 'project_not_found', 'see it');
+      versions = `${scope}:${found?.changeVersion ?? 0}`;
+    } else {
+      const [found] = await this.memberVersions.execute({ userId });
+      versions = found?.digest ?? '';
     }
     const sort: TaskSort = query.sort ?? 'created_at';
     if (sort === 'rank' && query.q === undefined) {
@@ -316,9 +348,28 @@ export class TasksService {
       parentId: query.parent_id,
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
     };
-    const rows = await listTasks(this.db, filters, sort, after, limit);
-    return toPage(rows, limit, toTaskPublic, (row) =>
-      encodeCursor(cursorKind, [sortValueOf(row.sortValue), row.id]),
-    );
+    const etag = listEtag('tasks', userId, { scope, query }, versions);
+    if (listNotModified(ifNoneMatch, etag)) return { etag, page: null };
+
+    const rows = await listTaskJson(this.db, filters, sort, after, limit);
+    if (rows.every((row) => row.json !== null)) {
+      const kept = rows.length > limit ? rows.slice(0, limit) : rows;
+      const last = kept[kept.length - 1];
+      const next =
+        rows.length > limit && last !== undefined
+          ? JSON.stringify(encodeCursor(cursorKind, [sortValueOf(last.sort_value), last.id]))
+          : 'null';
+      return {
+        etag,
+        page: `{"items":[${kept.map((row) => row.json).join(',')}],"next_cursor":${next}}`,
+      };
+    }
+    const page = await listTasks(this.db, filters, sort, after, limit);
+    return {
+      etag,
+      page: toPage(page, limit, toTaskPublic, (row) =>
+        encodeCursor(cursorKind, [sortValueOf(row.sortValue), row.id]),
+      ),
+    };
   }
 }
