@@ -109,7 +109,9 @@ const CURSOR_KIND = (q: string) => `tasks:created_at:${q}`;
 function readCursor(cursor: string | null, kind: string): [string, string] | null | undefined {
   if (cursor === null) return null;
   try {
-    const [k, value, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    const [k, value, id] = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    ) as unknown[];
     if (k === kind && typeof value === 'string' && typeof id === 'string' && UUID.test(id)) {
       return [value, id];
     }

@@ -312,7 +312,9 @@ async function measure(
   const note = [
     options.note,
     answers ? undefined : `probe answered ${status || 'nothing'}; ran ${seconds}s`,
-    runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => r.rps.toFixed(0)).join('/')} req/s` : undefined,
+    runs.length > 1
+      ? `median of ${runs.length}: ${runs.map((r) => r.rps.toFixed(0)).join('/')} req/s`
+      : undefined,
   ]
     .filter(Boolean)
     .join('; ');

@@ -315,8 +315,6 @@ export interface TaskJsonRow {
 const iso = (column: string) =>
   sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
-const TIME_SORTS = new Set(['created_at', 'updated_at', 'due_at']);
-
 /**
  * The same page as `listTasks`, but each task comes back as its JSON text, built by PostgreSQL
  * with `row_to_json` in `TaskPublicSchema`'s field order and formats, so the route sends it
@@ -334,11 +332,10 @@ export async function listTaskJson(
 ): Promise<TaskJsonRow[]> {
   const page = buildTaskListQuery(db, filters, sort, after, limit);
   const direction = sql.raw(sort === 'rank' || sort.startsWith('-') ? 'desc' : 'asc');
-  const sortValue = TIME_SORTS.has(sort.replace(/^-/, '')) ? iso('p.sort_value') : sql`p.sort_value`;
   const rows = await db.execute(sql`
     select case when p.position::text ~ '[eIN]' or p.position::text = '-0' then null
                 else row_to_json(x)::text end as json,
-           ${sortValue} as sort_value, p.id
+           p.sort_value, p.id
     from (${page}) p
     cross join lateral (
       select p.id, p.project_id, p.parent_id, p.title, p.description, p.status, p.priority,

@@ -107,12 +107,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) =>
       sendList(
         reply,
-        await tasks.list(
-          currentAuth(request).userId,
-          request.params.id,
-          request.query,
-          request.headers['if-none-match'],
-        ),
+        await tasks.list(currentAuth(request).userId, request.params.id, request.query, {
+          ifNoneMatch: request.headers['if-none-match'],
+        }),
       ),
   );
 
@@ -134,12 +131,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) =>
       sendList(
         reply,
-        await tasks.list(
-          currentAuth(request).userId,
-          null,
-          request.query,
-          request.headers['if-none-match'],
-        ),
+        await tasks.list(currentAuth(request).userId, null, request.query, {
+          ifNoneMatch: request.headers['if-none-match'],
+        }),
       ),
   );
 

@@ -85,6 +85,16 @@ export interface TaskListAnswer {
   page: string | Page<TaskPublic> | null;
 }
 
+export interface TaskListOptions {
+  /** The request's `If-None-Match`. */
+  ifNoneMatch?: string | undefined;
+  /**
+   * `false` builds the page as objects for the schema's serialiser instead of taking the text
+   * PostgreSQL serialised (the equivalence test compares the two).
+   */
+  preSerialised?: boolean;
+}
+
 function sortValueOf(value: unknown): string | number | null {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
@@ -297,7 +307,7 @@ export class TasksService {
     userId: string,
     projectId: string | null,
     query: TaskListQuery,
-    ifNoneMatch?: string,
+    { ifNoneMatch, preSerialised = true }: TaskListOptions = {},
   ): Promise<TaskListAnswer> {
     const scope = projectId ?? query.project_id ?? null;
     let versions: string;
@@ -351,8 +361,8 @@ export class TasksService {
     const etag = listEtag('tasks', userId, { scope, query }, versions);
     if (listNotModified(ifNoneMatch, etag)) return { etag, page: null };
 
-    const rows = await listTaskJson(this.db, filters, sort, after, limit);
-    if (rows.every((row) => row.json !== null)) {
+    const rows = preSerialised ? await listTaskJson(this.db, filters, sort, after, limit) : null;
+    if (rows?.every((row) => row.json !== null)) {
       const kept = rows.length > limit ? rows.slice(0, limit) : rows;
       const last = kept[kept.length - 1];
       const next =
