@@ -7,6 +7,8 @@ export interface Row {
   /** RSS of the server process: before the scenario, peak during it, and (where measured) after. */
   rss: { rest: number; peak: number; after?: number } | null;
   note?: string;
+  /** Docket ÷ floor req/s, where the floor ran the scenario interleaved with it. */
+  ratio?: number;
 }
 
 export type Verdict = 'pass' | 'miss' | 'n/a';
@@ -44,12 +46,10 @@ export function formatErrors(m: Measurement): string {
   return `${bad} (${codes.join(', ')})`;
 }
 
-/** `floorRps`: the floor's req/s by scenario, measured in the same run. */
-export function printResults(rows: Row[], floorRps: ReadonlyMap<string, number>): string {
+export function printResults(rows: Row[]): string {
   const body = rows.map((row) => {
     const m = row.measurement;
-    const floor = row.config === 'floor' ? undefined : floorRps.get(row.scenario);
-    const ratio = m && floor && !m.failed ? `${fixed(m.rps / floor, 2)}×` : '';
+    const ratio = m && row.ratio !== undefined && !m.failed ? `${fixed(row.ratio, 2)}×` : '';
     return [
       row.config,
       row.scenario,

@@ -275,6 +275,14 @@ interface RunContext {
   f: Fixtures;
   rows: Row[];
   measured: Map<string, Measurement>;
+  /**
+   * The floor server, running beside Docket: a scenario it answers too is driven on both in
+   * turn (floor, Docket, floor, Docket, …), so both see the same moments of a noisy machine.
+   */
+  floor: Started | null;
+  floorMeasured: Map<string, Measurement>;
+  /** Docket ÷ floor req/s: the median of the ratios of the interleaved pairs. */
+  ratios: Map<string, number>;
 }
 
 /** Warm-up, then the measured run, sampling the server's RSS every 250 ms throughout. */
@@ -298,12 +306,33 @@ async function measure(
   const rest = readRss(ctx.server.pid) ?? 0;
   const sampler = new RssSampler(ctx.server.pid, 250);
   if (answers && warmup > 0) await drive(ctx.server.baseUrl, { ...spec, duration: warmup });
+  const paired =
+    answers && ctx.floor !== null && (FLOOR_SCENARIOS as readonly string[]).includes(scenario)
+      ? ctx.floor
+      : null;
+  if (paired !== null && warmup > 0) await drive(paired.baseUrl, { ...spec, duration: warmup });
   const runs: Measurement[] = [];
+  const floorRuns: Measurement[] = [];
   for (let i = 0; i < (answers ? (options.repeat ?? repeat) : 1); i++) {
+    if (paired !== null)
+      floorRuns.push(await drive(paired.baseUrl, { ...spec, duration: seconds }));
     runs.push(await drive(ctx.server.baseUrl, { ...spec, duration: seconds }));
   }
   const m = medianOf(runs);
   const rss = sampler.stop();
+  if (paired !== null) {
+    const floorM = medianOf(floorRuns);
+    ctx.floorMeasured.set(scenario, floorM);
+    const ratios = runs.map((run, i) => run.rps / Math.max(floorRuns[i]?.rps ?? 0, 0.001));
+    ctx.ratios.set(scenario, medianOf(ratios.map((rps) => ({ ...m, rps }))).rps);
+    ctx.rows.push({
+      config: `floor/${ctx.config}`,
+      scenario,
+      measurement: floorM,
+      rss: null,
+      note: `interleaved with ${ctx.config}: ${floorRuns.map((r) => r.rps.toFixed(0)).join('/')} req/s`,
+    });
+  }
   let after: number | undefined;
   if (options.after) {
     await sleep(5000);
@@ -324,6 +353,7 @@ async function measure(
     measurement: m,
     rss: { rest, peak: rss.peak, ...(after === undefined ? {} : { after }) },
     note,
+    ...(ctx.ratios.has(scenario) ? { ratio: ctx.ratios.get(scenario) } : {}),
   });
   ctx.measured.set(scenario, m);
   console.log(
@@ -455,41 +485,63 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
 const FLOOR_SCENARIOS = ['get-task', 'list-first', 'list-deep', 'filter-label', 'search'] as const;
 const LIST_SCENARIOS = ['list-first', 'list-deep', 'filter-label', 'search'] as const;
 
-async function runFloorScenarios(ctx: RunContext): Promise<void> {
-  const has = (s: Scenario) => selected.has(s);
-  if (has('get-task')) await measure(ctx, 'get-task', [getTaskRequest(ctx.f)]);
-  if (has('list-first')) await measure(ctx, 'list-first', [listRequest(ctx.f, null)]);
-  if (has('list-deep')) {
-    const deep = await deepCursor(ctx.server.baseUrl, ctx.f);
-    await measure(ctx, 'list-deep', [listRequest(ctx.f, deep.cursor)], {
-      note: `${deep.depth} tasks deep${deep.note ? `, ${deep.note}` : ''}`,
-    });
+/** Starts the floor server and checks it answers like Docket before anything is timed. */
+async function startFloor(f: Fixtures): Promise<Started> {
+  const port = await freePort();
+  const server = await startServer({
+    name: 'floor',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'bench/floor-server.ts'],
+    env: { PORT: String(port), DATABASE_URL: benchUrl(), JWT_SECRET, NODE_ENV: 'production' },
+    port,
+    readyPath: '/health/ready',
+  });
+  // The floor must answer like Docket: 200 with the row for a member, 404 for anyone else.
+  const taskPath = `/api/v1/tasks/${f.readTaskIds[0]}`;
+  const member = await fetch(server.baseUrl + taskPath, { headers: auth(f.readerToken) });
+  const row = (await member.json()) as { id?: string };
+  const outsider = await fetch(server.baseUrl + taskPath, { headers: auth(f.outsiderToken) });
+  await outsider.arrayBuffer();
+  const anonymous = await fetch(server.baseUrl + taskPath);
+  await anonymous.arrayBuffer();
+  const list = await fetch(server.baseUrl + listRequest(f, null).path, {
+    headers: auth(f.readerToken),
+  });
+  const page = (await list.json()) as { items?: unknown[] };
+  console.log(
+    `floor: ready in ${server.readyMs.toFixed(0)} ms; member ${member.status}` +
+      `${row.id === f.readTaskIds[0] ? ' (row)' : ' (wrong body)'}, non-member ${outsider.status}, ` +
+      `no token ${anonymous.status}, list ${list.status} (${page.items?.length ?? 0} items)`,
+  );
+  if (
+    member.status !== 200 ||
+    row.id !== f.readTaskIds[0] ||
+    outsider.status !== 404 ||
+    page.items?.length !== 50
+  ) {
+    await server.stop();
+    throw new Error('the floor server does not answer as expected');
   }
-  if (has('filter-label')) {
-    await measure(ctx, 'filter-label', [filterRequest(ctx.f, `label=${FILTER_LABEL}`)]);
-  }
-  if (has('search')) await measure(ctx, 'search', [filterRequest(ctx.f, `q=${SEARCH_WORD}`)]);
+  return server;
 }
 
 /** Docket against the floor, same run: GET by id ≥ 0.9 × (p99 ≤ 1.5 ×), list pages ≥ 0.85 ×. */
-function floorTargets(
-  config: string,
-  measured: ReadonlyMap<string, Measurement>,
-  floor: ReadonlyMap<string, Measurement>,
-): Target[] {
+function floorTargets(ctx: RunContext): Target[] {
+  const { config, measured, floorMeasured: floor } = ctx;
   const targets: Target[] = [];
   const ratio = (scenario: string, share: number) => {
     const m = measured.get(scenario);
     const base = floor.get(scenario);
-    if (m === undefined || base === undefined) return;
+    const r = ctx.ratios.get(scenario);
+    if (m === undefined || base === undefined || r === undefined) return;
     const failed = m.failed || base.failed;
     targets.push({
       config,
       target: `${scenario} ≥ ${share} × floor req/s`,
       measured: failed
         ? 'errors'
-        : `${(m.rps / base.rps).toFixed(2)} × (${m.rps.toFixed(0)} vs ${base.rps.toFixed(0)})`,
-      verdict: verdict(failed ? null : m.rps >= share * base.rps),
+        : `${r.toFixed(2)} × (median of paired runs; ${m.rps.toFixed(0)} vs ${base.rps.toFixed(0)})`,
+      verdict: verdict(failed ? null : r >= share),
     });
   };
   ratio('get-task', 0.9);
@@ -544,7 +596,8 @@ async function startDocket(redis: boolean): Promise<Started> {
   return startServer({
     name: 'docket',
     command: process.execPath,
-    args: ['dist/server.js'],
+    // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=bench/results`, to profile the server.
+    args: [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/server.js'],
     env: serverEnv(port, redis),
     port,
     readyPath: '/health/ready',
@@ -573,45 +626,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const targets: Target[] = [];
   const startup: Record<string, number> = {};
-  // The floor's figures by scenario, measured in this run.
-  const floor = new Map<string, Measurement>();
-  const floorRps = new Map<string, number>();
-
+  let floorServer: Started | null = null;
   if (!flags['no-floor'] && FLOOR_SCENARIOS.some((s) => selected.has(s))) {
-    const port = await freePort();
-    const server = await startServer({
-      name: 'floor',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'bench/floor-server.ts'],
-      env: { PORT: String(port), DATABASE_URL: benchUrl(), JWT_SECRET, NODE_ENV: 'production' },
-      port,
-      readyPath: '/health/ready',
-    });
-    const ctx: RunContext = { config: 'floor', server, f, rows, measured: new Map() };
-    try {
-      // The floor must answer like Docket: 200 with the row for a member, 404 for anyone else.
-      const taskPath = `/api/v1/tasks/${f.readTaskIds[0]}`;
-      const member = await fetch(server.baseUrl + taskPath, { headers: auth(f.readerToken) });
-      const row = (await member.json()) as { id?: string };
-      const outsider = await fetch(server.baseUrl + taskPath, { headers: auth(f.outsiderToken) });
-      await outsider.arrayBuffer();
-      const anonymous = await fetch(server.baseUrl + taskPath);
-      await anonymous.arrayBuffer();
-      console.log(
-        `floor: ready in ${server.readyMs.toFixed(0)} ms; member ${member.status}` +
-          `${row.id === f.readTaskIds[0] ? ' (row)' : ' (wrong body)'}, non-member ${outsider.status}, no token ${anonymous.status}`,
-      );
-      if (member.status !== 200 || row.id !== f.readTaskIds[0] || outsider.status !== 404) {
-        throw new Error('the floor server does not answer as expected');
-      }
-      await runFloorScenarios(ctx);
-      for (const [scenario, m] of ctx.measured) {
-        floor.set(scenario, m);
-        if (!m.failed) floorRps.set(scenario, m.rps);
-      }
-    } finally {
-      await server.stop();
-    }
+    floorServer = await startFloor(f);
   }
 
   const configs = withRedis ? [false, true] : [false];
@@ -637,17 +654,27 @@ async function main(): Promise<void> {
       measured: `${ms(readyMs)} (best of ${times.length})`,
       verdict: verdict(readyMs < 1500),
     });
-    const ctx: RunContext = { config, server, f, rows, measured: new Map() };
+    const ctx: RunContext = {
+      config,
+      server,
+      f,
+      rows,
+      measured: new Map(),
+      floor: floorServer,
+      floorMeasured: new Map(),
+      ratios: new Map(),
+    };
     try {
       await runScenarios(ctx, targets);
     } finally {
       await server.stop();
     }
-    targets.push(...floorTargets(config, ctx.measured, floor));
+    targets.push(...floorTargets(ctx));
   }
+  await floorServer?.stop();
 
   console.log('\nResults (throughput counts 2xx answers only; ERRORS = mostly non-2xx)\n');
-  console.log(printResults(rows, floorRps));
+  console.log(printResults(rows));
   console.log('\nTargets (informational)\n');
   console.log(printTargets(targets));
 
@@ -675,7 +702,6 @@ async function main(): Promise<void> {
         },
         seed: seeded,
         startup,
-        floorRps: Object.fromEntries(floorRps),
         rows,
         targets,
       },

@@ -160,7 +160,7 @@ async function compareAllPages(path: string, user: TestUser): Promise<number> {
     const url: string = cursor === null ? path : `${path}${separator}cursor=${cursor}`;
     const fast = await t.app.inject({ url: `/api/v1${url}`, headers: user.headers });
     const slow = await t.app.inject({ url: `/test${url}`, headers: user.headers });
-    expect(fast.statusCode, fast.body).toBe(200);
+    expect(fast.statusCode, `${url}: ${fast.body}`).toBe(200);
     expect(slow.statusCode, slow.body).toBe(200);
     expect(fast.body, url).toBe(slow.body);
     expect(fast.headers['content-type']).toBe(slow.headers['content-type']);
