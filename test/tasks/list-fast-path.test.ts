@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { tasks } from '../../src/db/schema/index.js';
+import { openDatabase } from '../../src/db/client.js';
+import { projectMembers, projects, tasks, users } from '../../src/db/schema/index.js';
+import { listTaskJson, listTasks } from '../../src/modules/tasks/tasks.repository.js';
+import { toTaskPublic } from '../../src/modules/tasks/tasks.service.js';
 import { newId } from '../../src/lib/ids.js';
 import { currentAuth } from '../../src/plugins/auth.js';
 import {
@@ -220,5 +223,43 @@ describe('pre-serialised list pages', () => {
     });
     expect(fast.statusCode).toBe(404);
     expect(fast.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('when the database is PGlite, then the pre-serialised tasks and cursors are the ordinary ones too, and changes move the project version', async () => {
+    const handle = await openDatabase({ url: null });
+    try {
+      await handle.migrate();
+      const { db } = handle;
+      const userId = newId();
+      const projectId = newId();
+      await db.insert(users).values({ id: userId, email: 'p@example.com', passwordHash: 'x' });
+      await db.insert(projects).values({ id: projectId, name: 'P' });
+      await db.insert(projectMembers).values({ projectId, userId, role: 'owner' });
+      const version = async () =>
+        (await db.select({ v: projects.changeVersion }).from(projects))[0]?.v;
+      const before = await version();
+      const rows = Array.from({ length: 30 }, (_, i) => ({
+        id: newId(),
+        projectId,
+        title: `t "${i}" \n`,
+        labels: i % 2 ? ['bug'] : [],
+        dueAt: i % 3 ? randomDate() : null,
+        position: random() * 100,
+        createdAt: randomDate(),
+      }));
+      await db.insert(tasks).values(rows);
+      expect(await version()).toBe((before ?? 0) + 1);
+      for (const sort of ['created_at', '-due_at', 'position'] as const) {
+        const filters = { projectId, userId };
+        const fast = await listTaskJson(db, filters, sort, null, 10);
+        const slow = await listTasks(db, filters, sort, null, 10);
+        expect(fast.map((row) => JSON.parse(row.json ?? 'null') as unknown)).toEqual(
+          slow.map(toTaskPublic),
+        );
+        expect(fast.map((row) => row.sort_value)).toEqual(slow.map((row) => row.sortValue));
+      }
+    } finally {
+      await handle.close();
+    }
   });
 });
