@@ -597,7 +597,12 @@ async function startDocket(redis: boolean): Promise<Started> {
     name: 'docket',
     command: process.execPath,
     // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=bench/results`, to profile the server.
-    args: [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/server.js'],
+    // As `npm start` and the Dockerfile run it.
+    args: [
+      '--max-semi-space-size=16',
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      'dist/server.js',
+    ],
     env: serverEnv(port, redis),
     port,
     readyPath: '/health/ready',
