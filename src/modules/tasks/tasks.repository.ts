@@ -407,6 +407,63 @@ export async function listTaskJson(
   );
 }
 
+/** The caller's role in the one project listed (`null`: none), and the version(s) it covers. */
+export interface ListAccess {
+  role: Role | null;
+  /** The project's change version, or across projects the digest of the caller's projects'. */
+  version: string | number | null;
+}
+
+/**
+ * `listTaskJson` and what its `ETag` and authorization need, in one statement (one snapshot,
+ * one round trip): the caller's role and the change version of the project listed, or across
+ * projects the digest of every project the caller is in (as `prepareMemberVersionsDigest`
+ * computes it). Without a role the page is not read.
+ */
+export async function listTaskJsonWithAccess(
+  db: Database,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+): Promise<{ access: ListAccess; rows: TaskJsonRow[] }> {
+  const shape = `access|${taskListShape(filters, sort, after)}`;
+  let compiled = compiledJsonQueries.get(shape);
+  if (compiled === undefined) {
+    const { sql: page, params } = buildTaskJsonQuery(db, filters, sort, after, limit);
+    const access =
+      filters.projectId === null
+        ? sql`select 'member' as role, (select coalesce(md5(string_agg(p.id::text || ':' || p.change_version, ',' order by p.id)), '')
+            from project_members m join projects p on p.id = m.project_id
+            where m.user_id = ${placeholder('userId', null)}) as version`
+        : sql`select (select m.role::text from project_members m
+              where m.project_id = ${placeholder('projectId', null)} and m.user_id = ${placeholder('userId', null)}) as role,
+            (select p.change_version from projects p where p.id = ${placeholder('projectId', null)}) as version`;
+    const head = dialect.sqlToQuery(access);
+    // The page's own parameters are renumbered after the access query's.
+    const shift = head.params.length;
+    const pageText = page.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
+    compiled = {
+      sql: `select a.role, a.version, q.json, q.sort_value, q.id
+        from (${head.sql}) a
+        left join lateral (select * from (${pageText}) j where a.role is not null) q on true`,
+      params: [...head.params, ...params],
+    };
+    if (compiledJsonQueries.size >= 2_000) compiledJsonQueries.clear();
+    compiledJsonQueries.set(shape, compiled);
+  }
+  const rows = await rawQuery<TaskJsonRow & ListAccess>(
+    db,
+    compiled.sql,
+    fillPlaceholders(compiled.params, taskListValues(filters, after, limit)),
+  );
+  const first = rows[0];
+  return {
+    access: { role: first?.role ?? null, version: first?.version ?? null },
+    rows: rows.filter((row) => row.id !== null),
+  };
+}
+
 /**
  * Compiled once per shape: building and compiling the query with the ORM costs more than the
  * rest of the request's own work, and its text depends only on the shape.

@@ -18,7 +18,7 @@ import {
 } from '../projects/project-versions.repository.js';
 import { commentIdsOfTasks, insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { findRole } from '../projects/projects.repository.js';
-import { requireRole } from '../projects/roles.js';
+import { type Role, requireRole } from '../projects/roles.js';
 import {
   deleteTask,
   findTaskForUser,
@@ -26,11 +26,13 @@ import {
   insertTask,
   isAncestorOrSelf,
   listTaskJson,
+  listTaskJsonWithAccess,
   listTasks,
   prepareFindTaskForUser,
   subtaskIds,
   type TaskChanges,
   type TaskFilters,
+  type TaskJsonRow,
   type TaskKeyset,
   type TaskWithRole,
   updateTask,
@@ -298,6 +300,18 @@ export class TasksService {
     });
   }
 
+  /** The page as JSON text from rows PostgreSQL serialised; `null` when one row could not be. */
+  private serialisedPage(rows: TaskJsonRow[], limit: number, cursorKind: string): string | null {
+    if (!rows.every((row) => row.json !== null)) return null;
+    const kept = rows.length > limit ? rows.slice(0, limit) : rows;
+    const last = kept[kept.length - 1];
+    const next =
+      rows.length > limit && last !== undefined
+        ? JSON.stringify(encodeCursor(cursorKind, [sortValueOf(last.sort_value), last.id]))
+        : 'null';
+    return `{"items":[${kept.map((row) => row.json).join(',')}],"next_cursor":${next}}`;
+  }
+
   /**
    * A page of tasks. The versions of the projects it covers are read (with the caller's role)
    * before the page, so its tag is never newer than its content: a tag that still matches
@@ -310,15 +324,6 @@ export class TasksService {
     { ifNoneMatch, preSerialised = true }: TaskListOptions = {},
   ): Promise<TaskListAnswer> {
     const scope = projectId ?? query.project_id ?? null;
-    let versions: string;
-    if (scope !== null) {
-      const [found] = await this.findRoleAndVersion.execute({ projectId: scope, userId });
-      requireRole(found?.role ?? null, 'viewer', 'project_not_found', 'see it');
-      versions = `${scope}:${found?.changeVersion ?? 0}`;
-    } else {
-      const [found] = await this.memberVersions.execute({ userId });
-      versions = found?.digest ?? '';
-    }
     const sort: TaskSort = query.sort ?? 'created_at';
     if (sort === 'rank' && query.q === undefined) {
       throw new AppError('validation_failed', 'sort=rank needs q.', {
@@ -358,21 +363,37 @@ export class TasksService {
       parentId: query.parent_id,
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
     };
-    const etag = listEtag('tasks', userId, { scope, query }, versions);
-    if (listNotModified(ifNoneMatch, etag)) return { etag, page: null };
+    const tag = (versions: string) => listEtag('tasks', userId, { scope, query }, versions);
+    const versionsOf = (access: { role: Role | null; version: string | number | null }) => {
+      if (scope === null) return String(access.version ?? '');
+      requireRole(access.role, 'viewer', 'project_not_found', 'see it');
+      return `${scope}:${access.version ?? 0}`;
+    };
 
-    const rows = preSerialised ? await listTaskJson(this.db, filters, sort, after, limit) : null;
-    if (rows?.every((row) => row.json !== null)) {
-      const kept = rows.length > limit ? rows.slice(0, limit) : rows;
-      const last = kept[kept.length - 1];
-      const next =
-        rows.length > limit && last !== undefined
-          ? JSON.stringify(encodeCursor(cursorKind, [sortValueOf(last.sort_value), last.id]))
-          : 'null';
-      return {
-        etag,
-        page: `{"items":[${kept.map((row) => row.json).join(',')}],"next_cursor":${next}}`,
-      };
+    let etag: string;
+    if (ifNoneMatch === undefined && preSerialised) {
+      // Nothing to compare: the caller's access, the versions and the page in one statement,
+      // so one snapshot (the tag is exactly as new as the page) and one round trip.
+      const { access, rows } = await listTaskJsonWithAccess(this.db, filters, sort, after, limit);
+      etag = tag(versionsOf(access));
+      const page = this.serialisedPage(rows, limit, cursorKind);
+      if (page !== null) return { etag, page };
+    } else {
+      // The versions first: a tag is never newer than the page read after it, and while it
+      // still matches, the page is not read at all.
+      if (scope !== null) {
+        const [found] = await this.findRoleAndVersion.execute({ projectId: scope, userId });
+        etag = tag(versionsOf({ role: found?.role ?? null, version: found?.changeVersion ?? 0 }));
+      } else {
+        const [found] = await this.memberVersions.execute({ userId });
+        etag = tag(versionsOf({ role: null, version: found?.digest ?? '' }));
+      }
+      if (listNotModified(ifNoneMatch, etag)) return { etag, page: null };
+      if (preSerialised) {
+        const rows = await listTaskJson(this.db, filters, sort, after, limit);
+        const page = this.serialisedPage(rows, limit, cursorKind);
+        if (page !== null) return { etag, page };
+      }
     }
     const page = await listTasks(this.db, filters, sort, after, limit);
     return {
