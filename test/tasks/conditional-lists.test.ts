@@ -237,3 +237,49 @@ describe('conditional task lists', () => {
     expect((await get(`${w.lists.a}?cursor=nonsense`, w.owner, '*')).statusCode).toBe(400);
   });
 });
+
+describe('conditional comment and activity lists', () => {
+  it('when a comment is written in the project, then its comment and activity lists answer 200, and a change elsewhere leaves them 304', async () => {
+    const w = await world();
+    const comments = `/api/v1/tasks/${w.taskA}/comments`;
+    const activity = `/api/v1/projects/${w.a}/activity`;
+    const tags = async () => ({
+      comments: await etagOf(comments, w.owner),
+      activity: await etagOf(activity, w.owner),
+    });
+    let before = await tags();
+    expect((await get(comments, w.owner, before.comments)).statusCode).toBe(304);
+    expect((await get(activity, w.owner, before.activity)).statusCode).toBe(304);
+
+    await send('PATCH', `/api/v1/tasks/${w.taskB}`, w.owner, { title: 'elsewhere' });
+    expect((await get(comments, w.owner, before.comments)).statusCode).toBe(304);
+    expect((await get(activity, w.owner, before.activity)).statusCode).toBe(304);
+
+    await send('POST', comments, w.member, { body: 'news' });
+    const comment = await get(comments, w.owner, before.comments);
+    expect(comment.statusCode).toBe(200);
+    expect(comment.json<{ items: { body: string }[] }>().items.map((c) => c.body)).toEqual([
+      'news',
+    ]);
+    expect((await get(activity, w.owner, before.activity)).statusCode).toBe(200);
+
+    before = await tags();
+    await send('PATCH', `/api/v1/tasks/${w.taskA}`, w.member, { title: 'again' });
+    expect((await get(activity, w.owner, before.activity)).statusCode).toBe(200);
+  });
+
+  it('when someone who may not see them sends the tags, then 401 or 404, and a bad cursor is 400', async () => {
+    const w = await world();
+    const comments = `/api/v1/tasks/${w.taskA}/comments`;
+    const activity = `/api/v1/projects/${w.a}/activity`;
+    const outsider = await createUser(t.app);
+    for (const url of [comments, activity]) {
+      const etag = await etagOf(url, w.owner);
+      expect((await get(url, outsider, etag)).statusCode).toBe(404);
+      expect((await t.app.inject({ url, headers: { 'if-none-match': etag } })).statusCode).toBe(
+        401,
+      );
+      expect((await get(`${url}?cursor=nonsense`, w.owner, '*')).statusCode).toBe(400);
+    }
+  });
+});

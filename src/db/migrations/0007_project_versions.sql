@@ -109,3 +109,7 @@ CREATE TRIGGER events_insert_project_version AFTER INSERT ON events
 --> statement-breakpoint
 CREATE TRIGGER events_delete_project_version AFTER DELETE ON events
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION project_versions_of_old_rows();
+--> statement-breakpoint
+CREATE TRIGGER events_update_project_version AFTER UPDATE ON events
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION project_versions_of_changed_rows();

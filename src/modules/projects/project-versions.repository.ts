@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { projectMembers, projects } from '../../db/schema/index.js';
+import { projectMembers, projects, tasks } from '../../db/schema/index.js';
 
 /**
  * The caller's role in a project and the project's change version, in one indexed lookup:
@@ -34,4 +34,26 @@ export function prepareMemberVersionsDigest(db: Database) {
     .innerJoin(projects, eq(projects.id, projectMembers.projectId))
     .where(eq(projectMembers.userId, sql.placeholder('userId')))
     .prepare('member_projects_versions');
+}
+
+/** A task's project and its change version, with the caller's role there: a comment list's tag. */
+export function prepareTaskRoleAndVersion(db: Database) {
+  return db
+    .select({
+      projectId: tasks.projectId,
+      role: projectMembers.role,
+      changeVersion: projects.changeVersion,
+    })
+    .from(tasks)
+    .innerJoin(
+      projectMembers,
+      and(
+        eq(projectMembers.projectId, tasks.projectId),
+        eq(projectMembers.userId, sql.placeholder('userId')),
+      ),
+    )
+    .innerJoin(projects, eq(projects.id, tasks.projectId))
+    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .limit(1)
+    .prepare('task_role_and_version');
 }
