@@ -57,6 +57,7 @@ export function printResults(rows: Row[]): string {
       m ? fixed(m.p50, 1) : '-',
       m ? fixed(m.p99, 1) : '-',
       m ? formatErrors(m) : '-',
+      m?.cpuMsPerRequest === undefined ? '-' : fixed(m.cpuMsPerRequest, 2),
       row.rss ? mb(row.rss.peak) : '-',
       row.rss ? mb(row.rss.rest) : '-',
       ratio,
@@ -71,13 +72,14 @@ export function printResults(rows: Row[]): string {
       'p50 ms',
       'p99 ms',
       'errors',
+      'cpu ms/req',
       'peak MB',
       'rest MB',
       'vs floor',
       'note',
     ],
     body,
-    [false, false, true, true, true, false, true, true, true, false],
+    [false, false, true, true, true, false, true, true, true, true, false],
   );
 }
 

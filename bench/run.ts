@@ -12,7 +12,15 @@ import { parseArgs } from 'node:util';
 import type { Request } from 'autocannon';
 import postgres from 'postgres';
 import { AccessTokens } from '../src/modules/auth/access-tokens.js';
-import { freePort, killAll, readRss, RssSampler, startServer, type Started } from './process.js';
+import {
+  freePort,
+  killAll,
+  readCpuMs,
+  readRss,
+  RssSampler,
+  startServer,
+  type Started,
+} from './process.js';
 import { mb, printResults, printTargets, type Row, type Target, verdict } from './report.js';
 import { drive, type Measurement, medianOf, probe, rotating, weighted } from './scenarios.js';
 import {
@@ -285,6 +293,21 @@ interface RunContext {
   ratios: Map<string, number>;
 }
 
+/** One measured run, with the server's CPU time per answer. */
+async function driveCounted(
+  server: Started,
+  spec: { connections: number; requests: Request[] },
+  seconds: number,
+): Promise<Measurement> {
+  const before = readCpuMs(server.pid);
+  const m = await drive(server.baseUrl, { ...spec, duration: seconds });
+  const after = readCpuMs(server.pid);
+  const answered = m.allRps * m.seconds;
+  return before === null || after === null || answered === 0
+    ? m
+    : { ...m, cpuMsPerRequest: (after - before) / answered };
+}
+
 /** Warm-up, then the measured run, sampling the server's RSS every 250 ms throughout. */
 async function measure(
   ctx: RunContext,
@@ -314,9 +337,8 @@ async function measure(
   const runs: Measurement[] = [];
   const floorRuns: Measurement[] = [];
   for (let i = 0; i < (answers ? (options.repeat ?? repeat) : 1); i++) {
-    if (paired !== null)
-      floorRuns.push(await drive(paired.baseUrl, { ...spec, duration: seconds }));
-    runs.push(await drive(ctx.server.baseUrl, { ...spec, duration: seconds }));
+    if (paired !== null) floorRuns.push(await driveCounted(paired, spec, seconds));
+    runs.push(await driveCounted(ctx.server, spec, seconds));
   }
   const m = medianOf(runs);
   const rss = sampler.stop();
@@ -356,9 +378,14 @@ async function measure(
     ...(ctx.ratios.has(scenario) ? { ratio: ctx.ratios.get(scenario) } : {}),
   });
   ctx.measured.set(scenario, m);
+  const cpu = (x: Measurement | undefined) =>
+    x?.cpuMsPerRequest === undefined ? '' : `  cpu ${x.cpuMsPerRequest.toFixed(2)} ms/req`;
+  const floorCpu = paired === null ? '' : cpu(ctx.floorMeasured.get(scenario));
   console.log(
     `  ${ctx.config} ${scenario.padEnd(14)} ${m.failed ? 'ERRORS' : m.rps.toFixed(0).padStart(6) + ' req/s'}` +
       `  p50 ${ms(m.p50)}  p99 ${ms(m.p99)}  non-2xx ${m.non2xx}  peak ${mb(rss.peak)} MB` +
+      cpu(m) +
+      (floorCpu ? ` (floor${floorCpu})` : '') +
       (note ? `  (${note})` : ''),
   );
   return m;

@@ -15,6 +15,8 @@ export interface Measurement {
   seconds: number;
   /** True when the responses are mostly not 2xx: the figures are then not throughput. */
   failed: boolean;
+  /** Server CPU milliseconds per answer, where measured. */
+  cpuMsPerRequest?: number;
 }
 
 export interface LoadSpec {
@@ -135,6 +137,9 @@ export function medianOf(runs: Measurement[]): Measurement {
   return {
     ...base,
     allRps: middle(runs.map((m) => m.allRps)),
+    ...(runs.every((m) => m.cpuMsPerRequest !== undefined)
+      ? { cpuMsPerRequest: middle(runs.map((m) => m.cpuMsPerRequest ?? 0)) }
+      : {}),
     p50: middle(runs.map((m) => m.p50)),
     p99: middle(runs.map((m) => m.p99)),
     failed: runs.some((m) => m.failed),
