@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 
@@ -26,4 +27,12 @@ export function listNotModified(header: string | undefined, etag: string): boole
     const tag = raw.trim();
     return tag === '*' || (tag.startsWith('W/') ? tag.slice(2) : tag) === opaque;
   });
+}
+
+/**
+ * Answers 304 with no body and no `Content-Length`: a serialised `null` would announce four bytes
+ * a 304 never carries, and clients that read by length then wait for them.
+ */
+export function sendNotModified(reply: FastifyReply): FastifyReply {
+  return reply.code(304).send();
 }

@@ -144,6 +144,8 @@ describe('conditional task lists', () => {
         const response = await get(url, w.owner, header);
         expect(response.statusCode, `${url} ${header}`).toBe(304);
         expect(response.body).toBe('');
+        // No body and no length: a client reading by Content-Length must not wait for one.
+        expect(response.headers['content-length']).toBeUndefined();
         expect(response.headers.etag).toBe(etag);
       }
       const other = await get(url, w.owner, 'W/"someone-elses"');

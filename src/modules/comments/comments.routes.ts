@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sendNotModified } from '../../lib/list-etag.js';
 import Type from 'typebox';
 import { etagOf, expectedVersion } from '../../lib/etag.js';
 import {
@@ -64,7 +65,7 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.headers['if-none-match'],
       );
       reply.header('etag', answer.etag);
-      return answer.page === null ? reply.code(304).send(null) : answer.page;
+      return answer.page === null ? sendNotModified(reply) : answer.page;
     },
   );
 

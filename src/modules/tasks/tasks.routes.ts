@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sendNotModified } from '../../lib/list-etag.js';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import { etagOf, expectedVersion, isNotModified } from '../../lib/etag.js';
@@ -45,7 +46,7 @@ const listResponses = {
 /** Sends a list answer: 304, a body PostgreSQL already serialised, or a page to serialise. */
 function sendList(reply: FastifyReply, answer: TaskListAnswer) {
   reply.header('etag', answer.etag);
-  if (answer.page === null) return reply.code(304).send(null);
+  if (answer.page === null) return sendNotModified(reply);
   if (typeof answer.page === 'string') {
     return reply.type('application/json; charset=utf-8').send(answer.page);
   }
@@ -160,7 +161,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const task = await tasks.get(currentAuth(request).userId, request.params.id);
       reply.header('etag', etagOf(task.version));
       if (isNotModified(request.headers['if-none-match'], task.version))
-        return reply.code(304).send(null);
+        return sendNotModified(reply);
       return toTaskPublic(task);
     },
   );
