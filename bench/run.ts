@@ -44,6 +44,7 @@ const SCENARIOS = [
   'get-task',
   'list-first',
   'list-deep',
+  'list-poll',
   'filter-label',
   'search',
   'create',
@@ -293,6 +294,14 @@ interface RunContext {
   ratios: Map<string, number>;
 }
 
+/** A run of conditional requests: its 304s are its successes. */
+function countNotModified(m: Measurement): Measurement {
+  const ok = m.ok + m.threeXx;
+  const non2xx = m.non2xx - m.threeXx;
+  const bad = non2xx + m.errors + m.timeouts;
+  return { ...m, ok, rps: ok / m.seconds, non2xx, failed: ok === 0 || bad > ok };
+}
+
 /** One measured run, with the server's CPU time per answer. */
 async function driveCounted(
   server: Started,
@@ -319,10 +328,13 @@ async function measure(
     note?: string;
     after?: boolean;
     repeat?: number;
+    /** 304 is the answer sought (a conditional request): counted as a success. */
+    notModified?: boolean;
   } = {},
 ): Promise<Measurement> {
   const status = await probe(ctx.server.baseUrl, requests[0] ?? {});
-  const answers = status >= 200 && status < 300;
+  const answers =
+    (status >= 200 && status < 300) || (options.notModified === true && status === 304);
   // A scenario whose route does not answer is still driven (briefly), and reported as errors.
   const seconds = answers ? (options.seconds ?? duration) : Math.min(2, duration);
   const spec = { connections: options.connections ?? connections, requests };
@@ -338,7 +350,8 @@ async function measure(
   const floorRuns: Measurement[] = [];
   for (let i = 0; i < (answers ? (options.repeat ?? repeat) : 1); i++) {
     if (paired !== null) floorRuns.push(await driveCounted(paired, spec, seconds));
-    runs.push(await driveCounted(ctx.server, spec, seconds));
+    const run = await driveCounted(ctx.server, spec, seconds);
+    runs.push(options.notModified ? countNotModified(run) : run);
   }
   const m = medianOf(runs);
   const rss = sampler.stop();
@@ -420,6 +433,21 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
         });
       }
     }
+  }
+  if (has('list-poll')) {
+    // A client polling the first page with the ETag it holds, while nothing changes: 304s.
+    const request = listRequest(f, null);
+    const first = await fetch(server.baseUrl + (request.path ?? ''), {
+      headers: auth(f.readerToken),
+    });
+    await first.arrayBuffer();
+    const etag = first.headers.get('etag') ?? '';
+    await measure(
+      ctx,
+      'list-poll',
+      [{ ...request, headers: { ...auth(f.readerToken), 'if-none-match': etag } }],
+      { notModified: true, note: 'list-first with If-None-Match of its current ETag: 304s' },
+    );
   }
   for (const [scenario, query] of [
     ['filter-label', `label=${FILTER_LABEL}`],

@@ -8,6 +8,8 @@ export interface Measurement {
   p50: number;
   p99: number;
   ok: number;
+  /** 3xx answers (a conditional scenario's 304s). */
+  threeXx: number;
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -56,6 +58,7 @@ function summarise(result: Result): Measurement {
     p50: result.latency.p50,
     p99: result.latency.p99,
     ok,
+    threeXx: result['3xx'],
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
