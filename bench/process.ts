@@ -139,6 +139,23 @@ export function readRss(pid: number): number | null {
   }
 }
 
+/**
+ * CPU time the process has used (user + system), in milliseconds: per request, a figure that
+ * holds on a machine shared with other work, where req/s follows whoever else is running.
+ */
+export function readCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // Linux reports them in clock ticks of 1/100 s on every common configuration.
+    return Number.isFinite(ticks) ? ticks * 10 : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface RssSummary {
   peak: number;
   first: number;

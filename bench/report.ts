@@ -7,6 +7,8 @@ export interface Row {
   /** RSS of the server process: before the scenario, peak during it, and (where measured) after. */
   rss: { rest: number; peak: number; after?: number } | null;
   note?: string;
+  /** Docket ÷ floor req/s, where the floor ran the scenario interleaved with it. */
+  ratio?: number;
 }
 
 export type Verdict = 'pass' | 'miss' | 'n/a';
@@ -44,13 +46,10 @@ export function formatErrors(m: Measurement): string {
   return `${bad} (${codes.join(', ')})`;
 }
 
-export function printResults(rows: Row[], floorRps: number | null): string {
+export function printResults(rows: Row[]): string {
   const body = rows.map((row) => {
     const m = row.measurement;
-    const ratio =
-      m && floorRps && row.scenario === 'get-task' && !m.failed
-        ? `${fixed(m.rps / floorRps, 2)}×`
-        : '';
+    const ratio = m && row.ratio !== undefined && !m.failed ? `${fixed(row.ratio, 2)}×` : '';
     return [
       row.config,
       row.scenario,
@@ -58,6 +57,7 @@ export function printResults(rows: Row[], floorRps: number | null): string {
       m ? fixed(m.p50, 1) : '-',
       m ? fixed(m.p99, 1) : '-',
       m ? formatErrors(m) : '-',
+      m?.cpuMsPerRequest === undefined ? '-' : fixed(m.cpuMsPerRequest, 2),
       row.rss ? mb(row.rss.peak) : '-',
       row.rss ? mb(row.rss.rest) : '-',
       ratio,
@@ -72,13 +72,14 @@ export function printResults(rows: Row[], floorRps: number | null): string {
       'p50 ms',
       'p99 ms',
       'errors',
+      'cpu ms/req',
       'peak MB',
       'rest MB',
       'vs floor',
       'note',
     ],
     body,
-    [false, false, true, true, true, false, true, true, true, false],
+    [false, false, true, true, true, false, true, true, true, true, false],
   );
 }
 

@@ -12,9 +12,17 @@ import { parseArgs } from 'node:util';
 import type { Request } from 'autocannon';
 import postgres from 'postgres';
 import { AccessTokens } from '../src/modules/auth/access-tokens.js';
-import { freePort, killAll, readRss, RssSampler, startServer, type Started } from './process.js';
+import {
+  freePort,
+  killAll,
+  readCpuMs,
+  readRss,
+  RssSampler,
+  startServer,
+  type Started,
+} from './process.js';
 import { mb, printResults, printTargets, type Row, type Target, verdict } from './report.js';
-import { drive, type Measurement, probe, rotating, weighted } from './scenarios.js';
+import { drive, type Measurement, medianOf, probe, rotating, weighted } from './scenarios.js';
 import {
   BENCH_PASSWORD,
   BIG_PROJECT,
@@ -36,6 +44,7 @@ const SCENARIOS = [
   'get-task',
   'list-first',
   'list-deep',
+  'list-poll',
   'filter-label',
   'search',
   'create',
@@ -51,6 +60,7 @@ const { values: flags } = parseArgs({
     scale: { type: 'string', default: '1' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     'login-connections': { type: 'string', default: '8' },
     only: { type: 'string' },
@@ -70,6 +80,7 @@ if (flags.help) {
   --scale <f>             fraction of the full data set (default 1: 1 000 000 tasks)
   --duration <s>          seconds per measured scenario (default 10)
   --warmup <s>            seconds of unmeasured load before each scenario (default 2)
+  --repeat <n>            measured runs per scenario; the report gives their median (default 3)
   --connections <n>       autocannon connections (default 32)
   --login-connections <n> connections of the login storm (default 8)
   --only <a,b,...>        scenarios: ${SCENARIOS.join(', ')}
@@ -90,6 +101,7 @@ if (flags.help) {
 const scale = Number(flags.scale);
 const duration = Number(flags.duration);
 const warmup = Number(flags.warmup);
+const repeat = Math.max(1, Math.floor(Number(flags.repeat)));
 const connections = Number(flags.connections);
 const loginConnections = Number(flags['login-connections']);
 const soakSeconds = 300;
@@ -275,6 +287,37 @@ interface RunContext {
   f: Fixtures;
   rows: Row[];
   measured: Map<string, Measurement>;
+  /**
+   * The floor server, running beside Docket: a scenario it answers too is driven on both in
+   * turn (floor, Docket, floor, Docket, …), so both see the same moments of a noisy machine.
+   */
+  floor: Started | null;
+  floorMeasured: Map<string, Measurement>;
+  /** Docket ÷ floor req/s: the median of the ratios of the interleaved pairs. */
+  ratios: Map<string, number>;
+}
+
+/** A run of conditional requests: its 304s are its successes. */
+function countNotModified(m: Measurement): Measurement {
+  const ok = m.ok + m.threeXx;
+  const non2xx = m.non2xx - m.threeXx;
+  const bad = non2xx + m.errors + m.timeouts;
+  return { ...m, ok, rps: ok / m.seconds, non2xx, failed: ok === 0 || bad > ok };
+}
+
+/** One measured run, with the server's CPU time per answer. */
+async function driveCounted(
+  server: Started,
+  spec: { connections: number; requests: Request[] },
+  seconds: number,
+): Promise<Measurement> {
+  const before = readCpuMs(server.pid);
+  const m = await drive(server.baseUrl, { ...spec, duration: seconds });
+  const after = readCpuMs(server.pid);
+  const answered = m.allRps * m.seconds;
+  return before === null || after === null || answered === 0
+    ? m
+    : { ...m, cpuMsPerRequest: (after - before) / answered };
 }
 
 /** Warm-up, then the measured run, sampling the server's RSS every 250 ms throughout. */
@@ -282,18 +325,52 @@ async function measure(
   ctx: RunContext,
   scenario: string,
   requests: Request[],
-  options: { seconds?: number; connections?: number; note?: string; after?: boolean } = {},
+  options: {
+    seconds?: number;
+    connections?: number;
+    note?: string;
+    after?: boolean;
+    repeat?: number;
+    /** 304 is the answer sought (a conditional request): counted as a success. */
+    notModified?: boolean;
+  } = {},
 ): Promise<Measurement> {
   const status = await probe(ctx.server.baseUrl, requests[0] ?? {});
-  const answers = status >= 200 && status < 300;
+  const answers =
+    (status >= 200 && status < 300) || (options.notModified === true && status === 304);
   // A scenario whose route does not answer is still driven (briefly), and reported as errors.
   const seconds = answers ? (options.seconds ?? duration) : Math.min(2, duration);
   const spec = { connections: options.connections ?? connections, requests };
   const rest = readRss(ctx.server.pid) ?? 0;
   const sampler = new RssSampler(ctx.server.pid, 250);
   if (answers && warmup > 0) await drive(ctx.server.baseUrl, { ...spec, duration: warmup });
-  const m = await drive(ctx.server.baseUrl, { ...spec, duration: seconds });
+  const paired =
+    answers && ctx.floor !== null && (FLOOR_SCENARIOS as readonly string[]).includes(scenario)
+      ? ctx.floor
+      : null;
+  if (paired !== null && warmup > 0) await drive(paired.baseUrl, { ...spec, duration: warmup });
+  const runs: Measurement[] = [];
+  const floorRuns: Measurement[] = [];
+  for (let i = 0; i < (answers ? (options.repeat ?? repeat) : 1); i++) {
+    if (paired !== null) floorRuns.push(await driveCounted(paired, spec, seconds));
+    const run = await driveCounted(ctx.server, spec, seconds);
+    runs.push(options.notModified ? countNotModified(run) : run);
+  }
+  const m = medianOf(runs);
   const rss = sampler.stop();
+  if (paired !== null) {
+    const floorM = medianOf(floorRuns);
+    ctx.floorMeasured.set(scenario, floorM);
+    const ratios = runs.map((run, i) => run.rps / Math.max(floorRuns[i]?.rps ?? 0, 0.001));
+    ctx.ratios.set(scenario, medianOf(ratios.map((rps) => ({ ...m, rps }))).rps);
+    ctx.rows.push({
+      config: `floor/${ctx.config}`,
+      scenario,
+      measurement: floorM,
+      rss: null,
+      note: `interleaved with ${ctx.config}: ${floorRuns.map((r) => r.rps.toFixed(0)).join('/')} req/s`,
+    });
+  }
   let after: number | undefined;
   if (options.after) {
     await sleep(5000);
@@ -302,6 +379,9 @@ async function measure(
   const note = [
     options.note,
     answers ? undefined : `probe answered ${status || 'nothing'}; ran ${seconds}s`,
+    runs.length > 1
+      ? `median of ${runs.length}: ${runs.map((r) => r.rps.toFixed(0)).join('/')} req/s`
+      : undefined,
   ]
     .filter(Boolean)
     .join('; ');
@@ -311,11 +391,17 @@ async function measure(
     measurement: m,
     rss: { rest, peak: rss.peak, ...(after === undefined ? {} : { after }) },
     note,
+    ...(ctx.ratios.has(scenario) ? { ratio: ctx.ratios.get(scenario) } : {}),
   });
   ctx.measured.set(scenario, m);
+  const cpu = (x: Measurement | undefined) =>
+    x?.cpuMsPerRequest === undefined ? '' : `  cpu ${x.cpuMsPerRequest.toFixed(2)} ms/req`;
+  const floorCpu = paired === null ? '' : cpu(ctx.floorMeasured.get(scenario));
   console.log(
     `  ${ctx.config} ${scenario.padEnd(14)} ${m.failed ? 'ERRORS' : m.rps.toFixed(0).padStart(6) + ' req/s'}` +
       `  p50 ${ms(m.p50)}  p99 ${ms(m.p99)}  non-2xx ${m.non2xx}  peak ${mb(rss.peak)} MB` +
+      cpu(m) +
+      (floorCpu ? ` (floor${floorCpu})` : '') +
       (note ? `  (${note})` : ''),
   );
   return m;
@@ -351,6 +437,21 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
       }
     }
   }
+  if (has('list-poll')) {
+    // A client polling the first page with the ETag it holds, while nothing changes: 304s.
+    const request = listRequest(f, null);
+    const first = await fetch(server.baseUrl + (request.path ?? ''), {
+      headers: auth(f.readerToken),
+    });
+    await first.arrayBuffer();
+    const etag = first.headers.get('etag') ?? '';
+    await measure(
+      ctx,
+      'list-poll',
+      [{ ...request, headers: { ...auth(f.readerToken), 'if-none-match': etag } }],
+      { notModified: true, note: 'list-first with If-None-Match of its current ETag: 304s' },
+    );
+  }
   for (const [scenario, query] of [
     ['filter-label', `label=${FILTER_LABEL}`],
     ['search', `q=${SEARCH_WORD}`],
@@ -380,16 +481,21 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
           { weight: 10, request: patchRequest(f) },
         ]),
       ],
-      { seconds, after: true, note: `80 % reads / 20 % writes, ${seconds}s` },
+      {
+        seconds,
+        after: true,
+        note: `80 % reads / 20 % writes, ${seconds}s`,
+        ...(flags.soak ? { repeat: 1 } : {}),
+      },
     );
     const row = ctx.rows[ctx.rows.length - 1];
     if (row?.rss) {
       const { rest, peak, after } = row.rss;
       targets.push({
         config: ctx.config,
-        target: 'RSS under load < 250 MB',
+        target: 'RSS under load < 200 MB',
         measured: `peak ${mb(peak)} MB`,
-        verdict: verdict(m.failed ? null : peak < 250 * 1024 * 1024),
+        verdict: verdict(m.failed ? null : peak < 200 * 1024 * 1024),
       });
       const near =
         after === undefined ? null : after <= Math.max(rest * 1.25, rest + 30 * 1024 * 1024);
@@ -433,6 +539,98 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
   }
 }
 
+/** The scenarios the floor server answers too; Docket's figures are quoted as ratios of its. */
+const FLOOR_SCENARIOS = ['get-task', 'list-first', 'list-deep', 'filter-label', 'search'] as const;
+const LIST_SCENARIOS = ['list-first', 'list-deep', 'filter-label', 'search'] as const;
+
+/** Starts the floor server and checks it answers like Docket before anything is timed. */
+async function startFloor(f: Fixtures): Promise<Started> {
+  const port = await freePort();
+  const server = await startServer({
+    name: 'floor',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'bench/floor-server.ts'],
+    env: { PORT: String(port), DATABASE_URL: benchUrl(), JWT_SECRET, NODE_ENV: 'production' },
+    port,
+    readyPath: '/health/ready',
+  });
+  // The floor must answer like Docket: 200 with the row for a member, 404 for anyone else.
+  const taskPath = `/api/v1/tasks/${f.readTaskIds[0]}`;
+  const member = await fetch(server.baseUrl + taskPath, { headers: auth(f.readerToken) });
+  const row = (await member.json()) as { id?: string };
+  const outsider = await fetch(server.baseUrl + taskPath, { headers: auth(f.outsiderToken) });
+  await outsider.arrayBuffer();
+  const anonymous = await fetch(server.baseUrl + taskPath);
+  await anonymous.arrayBuffer();
+  const list = await fetch(server.baseUrl + listRequest(f, null).path, {
+    headers: auth(f.readerToken),
+  });
+  const page = (await list.json()) as { items?: unknown[] };
+  console.log(
+    `floor: ready in ${server.readyMs.toFixed(0)} ms; member ${member.status}` +
+      `${row.id === f.readTaskIds[0] ? ' (row)' : ' (wrong body)'}, non-member ${outsider.status}, ` +
+      `no token ${anonymous.status}, list ${list.status} (${page.items?.length ?? 0} items)`,
+  );
+  if (
+    member.status !== 200 ||
+    row.id !== f.readTaskIds[0] ||
+    outsider.status !== 404 ||
+    page.items?.length !== 50
+  ) {
+    await server.stop();
+    throw new Error('the floor server does not answer as expected');
+  }
+  return server;
+}
+
+/** Docket against the floor, same run: GET by id ≥ 0.9 × (p99 ≤ 1.5 ×), list pages ≥ 0.85 ×. */
+function floorTargets(ctx: RunContext): Target[] {
+  const { config, measured, floorMeasured: floor } = ctx;
+  const targets: Target[] = [];
+  const ratio = (scenario: string, share: number) => {
+    const m = measured.get(scenario);
+    const base = floor.get(scenario);
+    const r = ctx.ratios.get(scenario);
+    if (m === undefined || base === undefined || r === undefined) return;
+    const failed = m.failed || base.failed;
+    targets.push({
+      config,
+      target: `${scenario} ≥ ${share} × floor req/s`,
+      measured: failed
+        ? 'errors'
+        : `${r.toFixed(2)} × (median of paired runs; ${m.rps.toFixed(0)} vs ${base.rps.toFixed(0)})`,
+      verdict: verdict(failed ? null : r >= share),
+    });
+  };
+  ratio('get-task', 0.9);
+  const get = measured.get('get-task');
+  const getFloor = floor.get('get-task');
+  if (get && getFloor) {
+    const failed = get.failed || getFloor.failed;
+    targets.push({
+      config,
+      target: 'get-task p99 ≤ 1.5 × floor p99',
+      measured: failed
+        ? 'errors'
+        : `${ms(get.p99)} vs ${ms(getFloor.p99)} (${(get.p99 / Math.max(getFloor.p99, 0.1)).toFixed(1)}×)`,
+      verdict: verdict(failed ? null : get.p99 <= 1.5 * Math.max(getFloor.p99, 1)),
+    });
+  }
+  for (const scenario of LIST_SCENARIOS) {
+    ratio(scenario, 0.85);
+    const m = measured.get(scenario);
+    if (m && (scenario === 'list-first' || scenario === 'list-deep')) {
+      targets.push({
+        config,
+        target: `${scenario} p99 < 50 ms (c=${connections})`,
+        measured: m.failed ? 'errors' : ms(m.p99),
+        verdict: verdict(m.failed ? null : m.p99 < 50),
+      });
+    }
+  }
+  return targets;
+}
+
 function serverEnv(port: number, redis: boolean): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -456,7 +654,13 @@ async function startDocket(redis: boolean): Promise<Started> {
   return startServer({
     name: 'docket',
     command: process.execPath,
-    args: ['dist/server.js'],
+    // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=bench/results`, to profile the server.
+    // As `npm start` and the Dockerfile run it.
+    args: [
+      '--max-semi-space-size=16',
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      'dist/server.js',
+    ],
     env: serverEnv(port, redis),
     port,
     readyPath: '/health/ready',
@@ -485,41 +689,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const targets: Target[] = [];
   const startup: Record<string, number> = {};
-  let floorRps: number | null = null;
-  let floor: Measurement | null = null;
-
-  if (!flags['no-floor'] && selected.has('get-task')) {
-    const port = await freePort();
-    const server = await startServer({
-      name: 'floor',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'bench/floor-server.ts'],
-      env: { PORT: String(port), DATABASE_URL: benchUrl(), JWT_SECRET, NODE_ENV: 'production' },
-      port,
-      readyPath: '/health/ready',
-    });
-    const ctx: RunContext = { config: 'floor', server, f, rows, measured: new Map() };
-    try {
-      // The floor must answer like Docket: 200 with the row for a member, 404 for anyone else.
-      const taskPath = `/api/v1/tasks/${f.readTaskIds[0]}`;
-      const member = await fetch(server.baseUrl + taskPath, { headers: auth(f.readerToken) });
-      const row = (await member.json()) as { id?: string };
-      const outsider = await fetch(server.baseUrl + taskPath, { headers: auth(f.outsiderToken) });
-      await outsider.arrayBuffer();
-      const anonymous = await fetch(server.baseUrl + taskPath);
-      await anonymous.arrayBuffer();
-      console.log(
-        `floor: ready in ${server.readyMs.toFixed(0)} ms; member ${member.status}` +
-          `${row.id === f.readTaskIds[0] ? ' (row)' : ' (wrong body)'}, non-member ${outsider.status}, no token ${anonymous.status}`,
-      );
-      if (member.status !== 200 || row.id !== f.readTaskIds[0] || outsider.status !== 404) {
-        throw new Error('the floor server does not answer as expected');
-      }
-      floor = await measure(ctx, 'get-task', [getTaskRequest(f)]);
-      floorRps = floor.failed ? null : floor.rps;
-    } finally {
-      await server.stop();
-    }
+  let floorServer: Started | null = null;
+  if (!flags['no-floor'] && FLOOR_SCENARIOS.some((s) => selected.has(s))) {
+    floorServer = await startFloor(f);
   }
 
   const configs = withRedis ? [false, true] : [false];
@@ -545,38 +717,27 @@ async function main(): Promise<void> {
       measured: `${ms(readyMs)} (best of ${times.length})`,
       verdict: verdict(readyMs < 1500),
     });
-    const ctx: RunContext = { config, server, f, rows, measured: new Map() };
+    const ctx: RunContext = {
+      config,
+      server,
+      f,
+      rows,
+      measured: new Map(),
+      floor: floorServer,
+      floorMeasured: new Map(),
+      ratios: new Map(),
+    };
     try {
       await runScenarios(ctx, targets);
     } finally {
       await server.stop();
     }
-    const get = ctx.measured.get('get-task');
-    if (get && floor) {
-      const ok = get.failed || floorRps === null ? null : get.rps >= 0.8 * floorRps;
-      targets.push({
-        config,
-        target: 'GET /tasks/{id} ≥ 80 % of floor req/s',
-        measured:
-          floorRps === null || get.failed
-            ? 'errors'
-            : `${((get.rps / floorRps) * 100).toFixed(0)} % (${get.rps.toFixed(0)} vs ${floorRps.toFixed(0)})`,
-        verdict: verdict(ok),
-      });
-      targets.push({
-        config,
-        target: 'GET /tasks/{id} p99 ≤ 3 × floor p99',
-        measured:
-          get.failed || floor.failed
-            ? 'errors'
-            : `${ms(get.p99)} vs ${ms(floor.p99)} (${(get.p99 / Math.max(floor.p99, 0.1)).toFixed(1)}×)`,
-        verdict: verdict(get.failed || floor.failed ? null : get.p99 <= 3 * Math.max(floor.p99, 1)),
-      });
-    }
+    targets.push(...floorTargets(ctx));
   }
+  await floorServer?.stop();
 
   console.log('\nResults (throughput counts 2xx answers only; ERRORS = mostly non-2xx)\n');
-  console.log(printResults(rows, floorRps));
+  console.log(printResults(rows));
   console.log('\nTargets (informational)\n');
   console.log(printTargets(targets));
 
@@ -604,7 +765,6 @@ async function main(): Promise<void> {
         },
         seed: seeded,
         startup,
-        floorRps,
         rows,
         targets,
       },

@@ -8,6 +8,8 @@ export interface Measurement {
   p50: number;
   p99: number;
   ok: number;
+  /** 3xx answers (a conditional scenario's 304s). */
+  threeXx: number;
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -15,6 +17,8 @@ export interface Measurement {
   seconds: number;
   /** True when the responses are mostly not 2xx: the figures are then not throughput. */
   failed: boolean;
+  /** Server CPU milliseconds per answer, where measured. */
+  cpuMsPerRequest?: number;
 }
 
 export interface LoadSpec {
@@ -54,6 +58,7 @@ function summarise(result: Result): Measurement {
     p50: result.latency.p50,
     p99: result.latency.p99,
     ok,
+    threeXx: result['3xx'],
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -116,5 +121,30 @@ export function weighted(choices: { weight: number; request: Request }[]): Reque
       }
       return request;
     },
+  };
+}
+
+const middle = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+};
+
+/**
+ * The median of repeated runs: req/s, p50 and p99 each their own median (lower middle for an
+ * even count); counts from the run whose req/s is the median.
+ */
+export function medianOf(runs: Measurement[]): Measurement {
+  const rps = middle(runs.map((m) => m.rps));
+  const base = runs.find((m) => m.rps === rps) ?? runs[0];
+  if (base === undefined) throw new Error('no runs to take the median of');
+  return {
+    ...base,
+    allRps: middle(runs.map((m) => m.allRps)),
+    ...(runs.every((m) => m.cpuMsPerRequest !== undefined)
+      ? { cpuMsPerRequest: middle(runs.map((m) => m.cpuMsPerRequest ?? 0)) }
+      : {}),
+    p50: middle(runs.map((m) => m.p50)),
+    p99: middle(runs.map((m) => m.p99)),
+    failed: runs.some((m) => m.failed),
   };
 }

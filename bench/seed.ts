@@ -2,7 +2,11 @@ import { type Algorithm, hash } from '@node-rs/argon2';
 import postgres from 'postgres';
 import { openDatabase } from '../src/db/client.js';
 
-export const BENCH_DATABASE = 'docket_bench';
+/** `BENCH_DATABASE` names another database, so two checkouts on one server keep their own. */
+export const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'docket_bench';
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DATABASE)) {
+  throw new Error(`BENCH_DATABASE must be a plain lower-case name (got ${BENCH_DATABASE})`);
+}
 export const BENCH_PASSWORD = 'bench-Password-7431-quiet-river';
 /** Bumped whenever the shape of the seeded data changes, so an old data set is rebuilt. */
 const SEED_VERSION = 2;

@@ -138,3 +138,19 @@ async function migratePostgresLocked(url: string): Promise<void> {
     await client.end({ timeout: 5 });
   }
 }
+
+/**
+ * Runs SQL text already compiled (with its parameters) on the driver itself, skipping the ORM's
+ * query building and row mapping: for hot read paths whose text is compiled once. Planned for
+ * its parameters each time, as the ORM's own queries are. Rows come as the driver reads them.
+ */
+export async function rawQuery<T>(db: Database, text: string, params: unknown[]): Promise<T[]> {
+  const client = (db as unknown as { $client: unknown }).$client;
+  if (client instanceof PGlite) return (await client.query<T>(text, params)).rows;
+  const rows = await (client as postgres.Sql).unsafe(
+    text,
+    params as postgres.ParameterOrJSON<never>[],
+    { prepare: false },
+  );
+  return rows as unknown as T[];
+}

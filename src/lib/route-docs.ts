@@ -92,11 +92,34 @@ export const errorResponses = {
 
 const PROBLEM: JsonObject = ProblemSchema as unknown as JsonObject;
 const RESPONSE_DESCRIPTION = 'x-response-description';
+const RESPONSE_HEADERS = 'x-response-headers';
 
-/** A response schema with the description the OpenAPI document shows for it. */
-export function described<T extends TSchema>(schema: T, description: string) {
-  return Type.Unsafe<Static<T>>({ ...schema, [RESPONSE_DESCRIPTION]: description });
+/**
+ * A response schema with the description the OpenAPI document shows for it, and the headers
+ * it carries besides the shared ones.
+ */
+export function described<T extends TSchema>(
+  schema: T,
+  description: string,
+  headers?: Record<string, JsonObject>,
+) {
+  return Type.Unsafe<Static<T>>({
+    ...schema,
+    [RESPONSE_DESCRIPTION]: description,
+    ...(headers === undefined ? {} : { [RESPONSE_HEADERS]: headers }),
+  });
 }
+
+/** The weak `ETag` of a list answer (see `src/lib/list-etag.ts`). */
+export const LIST_ETAG_HEADER = {
+  ETag: {
+    type: 'string',
+    maxLength: 100,
+    description:
+      'Weak validator of this answer; send it back in `If-None-Match` to get 304 while nothing ' +
+      'the list covers has changed.',
+  },
+};
 
 const COUNT = { type: 'integer', format: 'int32', minimum: 0, maximum: 2_147_483_647 };
 
@@ -178,11 +201,11 @@ function successResponse(
   headers: JsonObject,
   produces: string[],
 ): JsonObject {
-  const { [RESPONSE_DESCRIPTION]: description, ...schema } = raw;
+  const { [RESPONSE_DESCRIPTION]: description, [RESPONSE_HEADERS]: own, ...schema } = raw;
   if (typeof description !== 'string') {
     throw new Error(`${operation}: the ${status} response needs a description (described())`);
   }
-  const response: JsonObject = { description, headers };
+  const response: JsonObject = { description, headers: { ...headers, ...(own as JsonObject) } };
   if (schema.type === 'null') return { ...response, type: 'null' };
   if (schema.content !== undefined) return { ...response, content: schema.content };
   return {

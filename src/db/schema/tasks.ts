@@ -34,6 +34,11 @@ export const projects = pgTable('projects', {
   archived: boolean('archived').notNull().default(false),
   createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
   version: integer('version').notNull().default(1),
+  /**
+   * Bumped (by triggers, see the `project_versions` migration) in the same transaction as any
+   * change to the project, its members, tasks, comments or events: list ETags are built from it.
+   */
+  changeVersion: bigint('change_version', { mode: 'number' }).notNull().default(1),
   ...timestamps,
 });
 

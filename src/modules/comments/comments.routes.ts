@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sendNotModified } from '../../lib/list-etag.js';
 import Type from 'typebox';
 import { etagOf, expectedVersion } from '../../lib/etag.js';
 import {
@@ -6,6 +7,8 @@ import {
   errorResponses,
   IdempotencyHeaderSchema,
   IfMatchHeaderSchema,
+  IfNoneMatchHeaderSchema,
+  LIST_ETAG_HEADER,
   ProblemSchema,
   described,
 } from '../../lib/route-docs.js';
@@ -32,17 +35,38 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         ...authenticated,
         summary: 'List a task’s comments',
-        description: 'Oldest first, cursor paginated.',
+        description:
+          'Oldest first, cursor paginated. Sends a weak `ETag`; `If-None-Match` with it answers ' +
+          '304 while the task’s project has not changed.',
         params: IdParamsSchema,
         querystring: CommentListQuerySchema,
+        headers: IfNoneMatchHeaderSchema,
         response: {
-          200: described(CommentPageSchema, 'A page of comments, oldest first.'),
+          200: described(
+            CommentPageSchema,
+            'A page of comments, oldest first, with its weak `ETag`.',
+            LIST_ETAG_HEADER,
+          ),
+          304: described(
+            Type.Null(),
+            'Not modified: `If-None-Match` names the current `ETag` of this list.',
+            LIST_ETAG_HEADER,
+          ),
           ...errorResponses,
           400: ProblemSchema,
         },
       },
     },
-    async (request) => comments.list(currentAuth(request).userId, request.params.id, request.query),
+    async (request, reply) => {
+      const answer = await comments.list(
+        currentAuth(request).userId,
+        request.params.id,
+        request.query,
+        request.headers['if-none-match'],
+      );
+      reply.header('etag', answer.etag);
+      return answer.page === null ? sendNotModified(reply) : answer.page;
+    },
   );
 
   app.post(

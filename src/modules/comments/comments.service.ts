@@ -3,7 +3,10 @@ import type { CommentRow } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
 import { preconditionFailed } from '../../lib/etag.js';
 import { newId } from '../../lib/ids.js';
-import { type Page, pageByKey } from '../../lib/pagination.js';
+import { listEtag, listNotModified } from '../../lib/list-etag.js';
+import { decodeCursor, pageByKey } from '../../lib/pagination.js';
+import type { ListAnswer } from '../activity/activity.service.js';
+import { prepareTaskRoleAndVersion } from '../projects/project-versions.repository.js';
 import { insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { atLeast, requireRole } from '../projects/roles.js';
 import { findTaskForUser } from '../tasks/tasks.repository.js';
@@ -30,25 +33,41 @@ export function toCommentPublic(comment: CommentRow): CommentPublic {
 
 export class CommentsService {
   private readonly db: Database;
+  private readonly findTaskRoleAndVersion: ReturnType<typeof prepareTaskRoleAndVersion>;
 
   constructor({ db }: { db: Database }) {
     this.db = db;
+    this.findTaskRoleAndVersion = prepareTaskRoleAndVersion(db);
   }
 
+  /** Comments are written with a bump of their task's project version, read before them. */
   async list(
     userId: string,
     taskId: string,
     query: CommentListQuery,
-  ): Promise<Page<CommentPublic>> {
-    const task = await findTaskForUser(this.db, taskId, userId);
-    if (task === null) throw new AppError('task_not_found');
-    return pageByKey(
+    ifNoneMatch?: string,
+  ): Promise<ListAnswer<CommentPublic>> {
+    const [task] = await this.findTaskRoleAndVersion.execute({ taskId, userId });
+    if (task === undefined) throw new AppError('task_not_found');
+    const etag = listEtag(
+      'comments',
+      userId,
+      { taskId, query },
+      `${task.projectId}:${task.changeVersion}`,
+    );
+    if (listNotModified(ifNoneMatch, etag)) {
+      // A cursor this API did not issue is still refused, as on a 200.
+      if (query.cursor !== undefined) decodeCursor('comments', query.cursor);
+      return { etag, page: null };
+    }
+    const page = await pageByKey(
       'comments',
       query,
       (after, limit) => listComments(this.db, taskId, after, limit),
       toCommentPublic,
       (row) => row.id,
     );
+    return { etag, page };
   }
 
   async create(userId: string, taskId: string, body: string): Promise<CommentRow> {

@@ -1,15 +1,6 @@
-import {
-  and,
-  arrayContains,
-  eq,
-  getTableColumns,
-  gte,
-  inArray,
-  lt,
-  type SQL,
-  sql,
-} from 'drizzle-orm';
-import { type Database, type Executor, resultRows } from '../../db/client.js';
+import { and, eq, fillPlaceholders, getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { type Database, type Executor, rawQuery, resultRows } from '../../db/client.js';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { projectMembers, type TaskRow, tasks } from '../../db/schema/index.js';
 import type { Role } from '../projects/roles.js';
 import type { TaskSort } from './tasks.schemas.js';
@@ -190,12 +181,21 @@ const SORT_COLUMNS = {
   position: { column: tasks.position, cast: 'float8' },
 } as const;
 
-function searchQuery(q: string): SQL {
-  return sql`websearch_to_tsquery('simple', ${q})`;
+/**
+ * How the list query names a value: inline (an ordinary parameter) or as a placeholder, so the
+ * compiled text can be kept per query shape and filled with each request's values.
+ */
+type Value = (name: string, value: unknown) => unknown;
+// An array is one parameter (the ORM would spread it into a list).
+const inline: Value = (_name, value) => (Array.isArray(value) ? sql.param(value) : value);
+const placeholder: Value = (name) => sql.placeholder(name);
+
+function searchQuery(v: Value, q: string): SQL {
+  return sql`websearch_to_tsquery('simple', ${v('q', q)})`;
 }
 
-function rankExpression(q: string): SQL<number> {
-  return sql<number>`ts_rank(${tasks.search}, ${searchQuery(q)})::float8`;
+function rankExpression(v: Value, q: string): SQL<number> {
+  return sql<number>`ts_rank(${tasks.search}, ${searchQuery(v, q)})::float8`;
 }
 
 /**
@@ -203,29 +203,30 @@ function rankExpression(q: string): SQL<number> {
  * first descending, which is PostgreSQL's own order, so the (project_id, due_at, id) index serves
  * both directions.
  */
-function afterCondition(sort: TaskSort, after: TaskKeyset, q: string | undefined): SQL {
-  const id = sql`${after.id}::uuid`;
+function afterCondition(v: Value, sort: TaskSort, after: TaskKeyset, q: string | undefined): SQL {
+  const id = sql`${v('afterId', after.id)}::uuid`;
+  const value = v('afterValue', after.value);
   if (sort === 'rank') {
-    return sql`(${rankExpression(q ?? '')}, ${tasks.id}) < (${after.value}::float8, ${id})`;
+    return sql`(${rankExpression(v, q ?? '')}, ${tasks.id}) < (${value}::float8, ${id})`;
   }
   const descending = sort.startsWith('-');
   const { column, cast } =
     SORT_COLUMNS[(descending ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS];
   const op = descending ? sql`<` : sql`>`;
   if (column !== tasks.dueAt) {
-    return sql`(${column}, ${tasks.id}) ${op} (${after.value}::${sql.raw(cast)}, ${id})`;
+    return sql`(${column}, ${tasks.id}) ${op} (${value}::${sql.raw(cast)}, ${id})`;
   }
   if (after.value === null) {
     return descending
       ? sql`((${column} is null and ${tasks.id} < ${id}) or ${column} is not null)`
       : sql`(${column} is null and ${tasks.id} > ${id})`;
   }
-  const beyond = sql`(${column}, ${tasks.id}) ${op} (${after.value}::timestamptz, ${id})`;
+  const beyond = sql`(${column}, ${tasks.id}) ${op} (${value}::timestamptz, ${id})`;
   return descending ? beyond : sql`(${beyond} or ${column} is null)`;
 }
 
-function orderBy(sort: TaskSort, q: string | undefined): SQL[] {
-  if (sort === 'rank') return [sql`${rankExpression(q ?? '')} desc`, sql`${tasks.id} desc`];
+function orderBy(v: Value, sort: TaskSort, q: string | undefined): SQL[] {
+  if (sort === 'rank') return [sql`${rankExpression(v, q ?? '')} desc`, sql`${tasks.id} desc`];
   const descending = sort.startsWith('-');
   const { column } = SORT_COLUMNS[(descending ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS];
   return descending
@@ -252,7 +253,8 @@ export async function listTasks(
  * The page query itself, unexecuted, so its plan can be examined. Across projects, a plain
  * list takes the first page of each visible project through that project's own index (a
  * LATERAL join) and merges them, so its cost follows the page size and the number of
- * projects, never the number of tasks.
+ * projects, never the number of tasks. With `v = placeholder` every value is a named
+ * placeholder (see `taskListValues`), and the text depends only on the query's shape.
  */
 export function buildTaskListQuery(
   db: Executor,
@@ -260,46 +262,61 @@ export function buildTaskListQuery(
   sort: TaskSort,
   after: TaskKeyset | null,
   limit: number,
+  v: Value = inline,
 ) {
   // Label and word filters across projects use their indexes over all tasks; other lists
   // across projects read each visible project's own index (below).
   const lateral = filters.projectId === null && !filters.labels?.length && filters.q === undefined;
+  const userId = v('userId', filters.userId);
   const projectScope =
     filters.projectId !== null
-      ? eq(tasks.projectId, filters.projectId)
+      ? sql`${tasks.projectId} = ${v('projectId', filters.projectId)}`
       : lateral
         ? eq(tasks.projectId, projectMembers.projectId)
-        : inArray(
-            tasks.projectId,
-            db
-              .select({ id: projectMembers.projectId })
-              .from(projectMembers)
-              .where(eq(projectMembers.userId, filters.userId)),
-          );
+        : sql`${tasks.projectId} in (select ${projectMembers.projectId} from ${projectMembers} where ${projectMembers.userId} = ${userId})`;
+  const time = (name: string, value: Date | undefined) =>
+    sql`${v(name, value?.toISOString())}::timestamptz`;
   const conditions: (SQL | undefined)[] = [
     projectScope,
-    filters.statuses?.length ? inArray(tasks.status, filters.statuses) : undefined,
-    filters.priorities?.length ? inArray(tasks.priority, filters.priorities) : undefined,
-    filters.assigneeId !== undefined ? eq(tasks.assigneeId, filters.assigneeId) : undefined,
-    filters.labels?.length ? arrayContains(tasks.labels, filters.labels) : undefined,
-    filters.dueBefore !== undefined ? lt(tasks.dueAt, filters.dueBefore) : undefined,
-    filters.dueAfter !== undefined ? gte(tasks.dueAt, filters.dueAfter) : undefined,
-    filters.q !== undefined ? sql`${tasks.search} @@ ${searchQuery(filters.q)}` : undefined,
-    filters.parentId !== undefined ? eq(tasks.parentId, filters.parentId) : undefined,
-    filters.updatedSince !== undefined ? gte(tasks.updatedAt, filters.updatedSince) : undefined,
-    after !== null ? afterCondition(sort, after, filters.q) : undefined,
+    filters.statuses?.length
+      ? sql`${tasks.status} = any(${v('statuses', filters.statuses)}::task_status[])`
+      : undefined,
+    filters.priorities?.length
+      ? sql`${tasks.priority} = any(${v('priorities', filters.priorities)}::task_priority[])`
+      : undefined,
+    filters.assigneeId !== undefined
+      ? sql`${tasks.assigneeId} = ${v('assigneeId', filters.assigneeId)}`
+      : undefined,
+    filters.labels?.length
+      ? sql`${tasks.labels} @> ${v('labels', filters.labels)}::text[]`
+      : undefined,
+    filters.dueBefore !== undefined
+      ? sql`${tasks.dueAt} < ${time('dueBefore', filters.dueBefore)}`
+      : undefined,
+    filters.dueAfter !== undefined
+      ? sql`${tasks.dueAt} >= ${time('dueAfter', filters.dueAfter)}`
+      : undefined,
+    filters.q !== undefined ? sql`${tasks.search} @@ ${searchQuery(v, filters.q)}` : undefined,
+    filters.parentId !== undefined
+      ? sql`${tasks.parentId} = ${v('parentId', filters.parentId)}`
+      : undefined,
+    filters.updatedSince !== undefined
+      ? sql`${tasks.updatedAt} >= ${time('updatedSince', filters.updatedSince)}`
+      : undefined,
+    after !== null ? afterCondition(v, sort, after, filters.q) : undefined,
   ];
   const sortValue = (
     sort === 'rank'
-      ? rankExpression(filters.q ?? '')
+      ? rankExpression(v, filters.q ?? '')
       : sql`${SORT_COLUMNS[(sort.startsWith('-') ? sort.slice(1) : sort) as keyof typeof SORT_COLUMNS].column}`
   ).as('sort_value');
+  const rows = v('rows', limit + 1) as number;
   const page = db
     .select({ ...taskColumns, sortValue })
     .from(tasks)
     .where(and(...conditions))
-    .orderBy(...orderBy(sort, filters.q))
-    .limit(limit + 1);
+    .orderBy(...orderBy(v, sort, filters.q))
+    .limit(rows);
   if (!lateral) return page;
 
   const perProject = page.as('page');
@@ -309,7 +326,186 @@ export function buildTaskListQuery(
     .select(perProject._.selectedFields)
     .from(projectMembers)
     .crossJoinLateral(perProject)
-    .where(eq(projectMembers.userId, filters.userId))
+    .where(sql`${projectMembers.userId} = ${userId}`)
     .orderBy(sql`${perProject.sortValue} ${direction}`, sql`${perProject.id} ${direction}`)
-    .limit(limit + 1);
+    .limit(rows);
+}
+
+/** The values `buildTaskListQuery(…, placeholder)` names. */
+function taskListValues(
+  filters: TaskFilters,
+  after: TaskKeyset | null,
+  limit: number,
+): Record<string, unknown> {
+  return {
+    userId: filters.userId,
+    projectId: filters.projectId,
+    statuses: filters.statuses,
+    priorities: filters.priorities,
+    assigneeId: filters.assigneeId,
+    labels: filters.labels,
+    dueBefore: filters.dueBefore?.toISOString(),
+    dueAfter: filters.dueAfter?.toISOString(),
+    q: filters.q,
+    parentId: filters.parentId,
+    updatedSince: filters.updatedSince?.toISOString(),
+    afterValue: after?.value,
+    afterId: after?.id,
+    rows: limit + 1,
+  };
+}
+
+/** What decides the text of a list query; everything else is a placeholder's value. */
+function taskListShape(filters: TaskFilters, sort: TaskSort, after: TaskKeyset | null): string {
+  const present = (value: unknown) =>
+    value === undefined || (Array.isArray(value) && value.length === 0) ? '0' : '1';
+  return [
+    filters.projectId === null ? 'all' : 'one',
+    sort,
+    after === null ? '-' : after.value === null ? 'null' : 'value',
+    present(filters.statuses),
+    present(filters.priorities),
+    present(filters.assigneeId),
+    present(filters.labels),
+    present(filters.dueBefore),
+    present(filters.dueAfter),
+    present(filters.q),
+    present(filters.parentId),
+    present(filters.updatedSince),
+  ].join('|');
+}
+
+/** A task page row as PostgreSQL serialised it, with what the next cursor needs. */
+export interface TaskJsonRow {
+  /** The task exactly as `TaskPublicSchema` serialises it; `null` when it must go that way. */
+  json: string | null;
+  sort_value: string | number | null;
+  id: string;
+}
+
+/** `Date#toISOString()` in SQL: UTC, milliseconds (the columns hold no more), `Z`. */
+const iso = (column: string) =>
+  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+
+/**
+ * The same page as `listTasks`, but each task comes back as its JSON text, built by PostgreSQL
+ * with `row_to_json` in `TaskPublicSchema`'s field order and formats, so the route sends it
+ * without mapping a row or serialising an object (the hot path of every list page;
+ * test/tasks/list-fast-path.test.ts holds it byte for byte to the schema's serialiser).
+ * A position PostgreSQL would print other than JavaScript does (an exponent, `-0`) leaves
+ * `json` null and the caller serialises that page the ordinary way.
+ */
+export async function listTaskJson(
+  db: Database,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+): Promise<TaskJsonRow[]> {
+  const shape = taskListShape(filters, sort, after);
+  let compiled = compiledJsonQueries.get(shape);
+  if (compiled === undefined) {
+    compiled = buildTaskJsonQuery(db, filters, sort, after, limit);
+    // The shapes are finitely many (scope × sort × cursor × filters present); the bound only
+    // guards against a client cycling through all of them.
+    if (compiledJsonQueries.size >= 2_000) compiledJsonQueries.clear();
+    compiledJsonQueries.set(shape, compiled);
+  }
+  return rawQuery<TaskJsonRow>(
+    db,
+    compiled.sql,
+    fillPlaceholders(compiled.params, taskListValues(filters, after, limit)),
+  );
+}
+
+/** The caller's role in the one project listed (`null`: none), and the version(s) it covers. */
+export interface ListAccess {
+  role: Role | null;
+  /** The project's change version, or across projects the digest of the caller's projects'. */
+  version: string | number | null;
+}
+
+/**
+ * `listTaskJson` and what its `ETag` and authorization need, in one statement (one snapshot,
+ * one round trip): the caller's role and the change version of the project listed, or across
+ * projects the digest of every project the caller is in (as `prepareMemberVersionsDigest`
+ * computes it). Without a role the page is not read.
+ */
+export async function listTaskJsonWithAccess(
+  db: Database,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+): Promise<{ access: ListAccess; rows: TaskJsonRow[] }> {
+  const shape = `access|${taskListShape(filters, sort, after)}`;
+  let compiled = compiledJsonQueries.get(shape);
+  if (compiled === undefined) {
+    const { sql: page, params } = buildTaskJsonQuery(db, filters, sort, after, limit);
+    const access =
+      filters.projectId === null
+        ? sql`select 'member' as role, (select coalesce(md5(string_agg(p.id::text || ':' || p.change_version, ',' order by p.id)), '')
+            from project_members m join projects p on p.id = m.project_id
+            where m.user_id = ${placeholder('userId', null)}) as version`
+        : sql`select (select m.role::text from project_members m
+              where m.project_id = ${placeholder('projectId', null)} and m.user_id = ${placeholder('userId', null)}) as role,
+            (select p.change_version from projects p where p.id = ${placeholder('projectId', null)}) as version`;
+    const head = dialect.sqlToQuery(access);
+    // The page's own parameters are renumbered after the access query's.
+    const shift = head.params.length;
+    const pageText = page.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
+    compiled = {
+      sql: `select a.role, a.version, q.json, q.sort_value, q.id
+        from (${head.sql}) a
+        left join lateral (select * from (${pageText}) j where a.role is not null) q on true`,
+      params: [...head.params, ...params],
+    };
+    if (compiledJsonQueries.size >= 2_000) compiledJsonQueries.clear();
+    compiledJsonQueries.set(shape, compiled);
+  }
+  const rows = await rawQuery<TaskJsonRow & ListAccess>(
+    db,
+    compiled.sql,
+    fillPlaceholders(compiled.params, taskListValues(filters, after, limit)),
+  );
+  const first = rows[0];
+  return {
+    access: { role: first?.role ?? null, version: first?.version ?? null },
+    rows: rows.filter((row) => row.id !== null),
+  };
+}
+
+/**
+ * Compiled once per shape: building and compiling the query with the ORM costs more than the
+ * rest of the request's own work, and its text depends only on the shape.
+ */
+const dialect = new PgDialect();
+const compiledJsonQueries = new Map<string, { sql: string; params: unknown[] }>();
+
+function buildTaskJsonQuery(
+  db: Database,
+  filters: TaskFilters,
+  sort: TaskSort,
+  after: TaskKeyset | null,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  const page = buildTaskListQuery(db, filters, sort, after, limit, placeholder);
+  const direction = sql.raw(sort === 'rank' || sort.startsWith('-') ? 'desc' : 'asc');
+  // Times as the driver reads them elsewhere (their text), so cursors are the ORM path's.
+  const sortValue = /_at$/.test(sort) ? sql`p.sort_value::text` : sql`p.sort_value`;
+  const query = sql`
+    select case when p.position::text ~ '[eIN]' or p.position::text = '-0' then null
+                else row_to_json(x)::text end as json,
+           ${sortValue} as sort_value, p.id
+    from (${page}) p
+    cross join lateral (
+      select p.id, p.project_id, p.parent_id, p.title, p.description, p.status, p.priority,
+             p.labels, p.assignee_id, ${iso('p.due_at')} as due_at,
+             ${iso('p.remind_at')} as remind_at, p.recurrence, p.timezone, p.series_id,
+             ${iso('p.completed_at')} as completed_at,
+             p.position, p.created_by, ${iso('p.created_at')} as created_at,
+             ${iso('p.updated_at')} as updated_at, p.version
+    ) x
+    order by p.sort_value ${direction}, p.id ${direction}`;
+  return dialect.sqlToQuery(query);
 }

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sendNotModified } from '../../lib/list-etag.js';
+import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import { etagOf, expectedVersion, isNotModified } from '../../lib/etag.js';
 import {
@@ -7,6 +9,7 @@ import {
   IdempotencyHeaderSchema,
   IfMatchHeaderSchema,
   IfNoneMatchHeaderSchema,
+  LIST_ETAG_HEADER,
   ProblemSchema,
   described,
 } from '../../lib/route-docs.js';
@@ -20,12 +23,35 @@ import {
   TaskPublicSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
-import { toTaskPublic } from './tasks.service.js';
+import { type TaskListAnswer, toTaskPublic } from './tasks.service.js';
 
 const LIST_DESCRIPTION =
   'Filters combine: `status` and `priority` repeated mean any of them, `label` repeated means all of ' +
   'them. `q` searches title and description. Keyset pagination: pass `next_cursor` back as `cursor` ' +
-  'with the same filters and sort; a page costs the same however deep it is.';
+  'with the same filters and sort; a page costs the same however deep it is. Every answer has a ' +
+  'weak `ETag`; `If-None-Match` with it answers 304, without reading the tasks, while nothing in ' +
+  'the projects the list covers has changed.';
+
+const listResponses = {
+  200: described(TaskPageSchema, 'A page of tasks, with its weak `ETag`.', LIST_ETAG_HEADER),
+  304: described(
+    Type.Null(),
+    'Not modified: `If-None-Match` names the current `ETag` of this list.',
+    LIST_ETAG_HEADER,
+  ),
+  ...errorResponses,
+  400: ProblemSchema,
+};
+
+/** Sends a list answer: 304, a body PostgreSQL already serialised, or a page to serialise. */
+function sendList(reply: FastifyReply, answer: TaskListAnswer) {
+  reply.header('etag', answer.etag);
+  if (answer.page === null) return sendNotModified(reply);
+  if (typeof answer.page === 'string') {
+    return reply.type('application/json; charset=utf-8').send(answer.page);
+  }
+  return reply.send(answer.page);
+}
 
 export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { tasks } = app.services;
@@ -75,14 +101,17 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: LIST_DESCRIPTION,
         params: IdParamsSchema,
         querystring: ProjectTaskListQuerySchema,
-        response: {
-          200: described(TaskPageSchema, 'A page of tasks.'),
-          ...errorResponses,
-          400: ProblemSchema,
-        },
+        headers: IfNoneMatchHeaderSchema,
+        response: listResponses,
       },
     },
-    async (request) => tasks.list(currentAuth(request).userId, request.params.id, request.query),
+    async (request, reply) =>
+      sendList(
+        reply,
+        await tasks.list(currentAuth(request).userId, request.params.id, request.query, {
+          ifNoneMatch: request.headers['if-none-match'],
+        }),
+      ),
   );
 
   app.get(
@@ -96,14 +125,17 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'List tasks across your projects',
         description: `Every task in every project the caller is a member of. ${LIST_DESCRIPTION}`,
         querystring: TaskListQuerySchema,
-        response: {
-          200: described(TaskPageSchema, 'A page of tasks.'),
-          ...errorResponses,
-          400: ProblemSchema,
-        },
+        headers: IfNoneMatchHeaderSchema,
+        response: listResponses,
       },
     },
-    async (request) => tasks.list(currentAuth(request).userId, null, request.query),
+    async (request, reply) =>
+      sendList(
+        reply,
+        await tasks.list(currentAuth(request).userId, null, request.query, {
+          ifNoneMatch: request.headers['if-none-match'],
+        }),
+      ),
   );
 
   app.get(
@@ -129,7 +161,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const task = await tasks.get(currentAuth(request).userId, request.params.id);
       reply.header('etag', etagOf(task.version));
       if (isNotModified(request.headers['if-none-match'], task.version))
-        return reply.code(304).send(null);
+        return sendNotModified(reply);
       return toTaskPublic(task);
     },
   );

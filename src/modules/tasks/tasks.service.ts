@@ -11,20 +11,28 @@ import {
   pageLimit,
   toPage,
 } from '../../lib/pagination.js';
+import { listEtag, listNotModified } from '../../lib/list-etag.js';
+import {
+  prepareFindRoleAndVersion,
+  prepareMemberVersionsDigest,
+} from '../projects/project-versions.repository.js';
 import { commentIdsOfTasks, insertEvent, scrubCommentText } from '../activity/events.repository.js';
 import { findRole } from '../projects/projects.repository.js';
-import { requireRole } from '../projects/roles.js';
+import { type Role, requireRole } from '../projects/roles.js';
 import {
   deleteTask,
   findTaskForUser,
   hasSubtasks,
   insertTask,
   isAncestorOrSelf,
+  listTaskJson,
+  listTaskJsonWithAccess,
   listTasks,
   prepareFindTaskForUser,
   subtaskIds,
   type TaskChanges,
   type TaskFilters,
+  type TaskJsonRow,
   type TaskKeyset,
   type TaskWithRole,
   updateTask,
@@ -81,6 +89,25 @@ const date = (value: string | null | undefined): Date | null | undefined =>
 
 const isOpen = (status: TaskRow['status']): boolean =>
   status === 'todo' || status === 'in_progress';
+/**
+ * A list answer: its weak `ETag`, and the page — `null` when `If-None-Match` named the current
+ * tag (answer 304), a string when it is already serialised (send as is), else an object for
+ * the route's serialiser.
+ */
+export interface TaskListAnswer {
+  etag: string;
+  page: string | Page<TaskPublic> | null;
+}
+
+export interface TaskListOptions {
+  /** The request's `If-None-Match`. */
+  ifNoneMatch?: string | undefined;
+  /**
+   * `false` builds the page as objects for the schema's serialiser instead of taking the text
+   * PostgreSQL serialised (the equivalence test compares the two).
+   */
+  preSerialised?: boolean;
+}
 
 function sortValueOf(value: unknown): string | number | null {
   if (value instanceof Date) return value.toISOString();
@@ -90,6 +117,8 @@ function sortValueOf(value: unknown): string | number | null {
 
 export class TasksService {
   private readonly findForUser: ReturnType<typeof prepareFindTaskForUser>;
+  private readonly findRoleAndVersion: ReturnType<typeof prepareFindRoleAndVersion>;
+  private readonly memberVersions: ReturnType<typeof prepareMemberVersionsDigest>;
 
   private readonly db: Database;
   private readonly clock: Clock;
@@ -108,6 +137,8 @@ export class TasksService {
     this.clock = clock;
     this.reminders = reminders;
     this.findForUser = prepareFindTaskForUser(db);
+    this.findRoleAndVersion = prepareFindRoleAndVersion(db);
+    this.memberVersions = prepareMemberVersionsDigest(db);
   }
 
   async get(userId: string, taskId: string): Promise<TaskWithRole> {
@@ -349,15 +380,30 @@ export class TasksService {
     });
   }
 
+  /** The page as JSON text from rows PostgreSQL serialised; `null` when one row could not be. */
+  private serialisedPage(rows: TaskJsonRow[], limit: number, cursorKind: string): string | null {
+    if (!rows.every((row) => row.json !== null)) return null;
+    const kept = rows.length > limit ? rows.slice(0, limit) : rows;
+    const last = kept[kept.length - 1];
+    const next =
+      rows.length > limit && last !== undefined
+        ? JSON.stringify(encodeCursor(cursorKind, [sortValueOf(last.sort_value), last.id]))
+        : 'null';
+    return `{"items":[${kept.map((row) => row.json).join(',')}],"next_cursor":${next}}`;
+  }
+
+  /**
+   * A page of tasks. The versions of the projects it covers are read (with the caller's role)
+   * before the page, so its tag is never newer than its content: a tag that still matches
+   * `ifNoneMatch` means nothing in those projects changed, and the page query is not run.
+   */
   async list(
     userId: string,
     projectId: string | null,
     query: TaskListQuery,
-  ): Promise<Page<TaskPublic>> {
+    { ifNoneMatch, preSerialised = true }: TaskListOptions = {},
+  ): Promise<TaskListAnswer> {
     const scope = projectId ?? query.project_id ?? null;
-    if (scope !== null) {
-      requireRole(await findRole(this.db, scope, userId), 'viewer', 'project_not_found', 'see it');
-    }
     const sort: TaskSort = query.sort ?? 'created_at';
     if (sort === 'rank' && query.q === undefined) {
       throw new AppError('validation_failed', 'sort=rank needs q.', {
@@ -397,9 +443,44 @@ export class TasksService {
       parentId: query.parent_id,
       updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
     };
-    const rows = await listTasks(this.db, filters, sort, after, limit);
-    return toPage(rows, limit, toTaskPublic, (row) =>
-      encodeCursor(cursorKind, [sortValueOf(row.sortValue), row.id]),
-    );
+    const tag = (versions: string) => listEtag('tasks', userId, { scope, query }, versions);
+    const versionsOf = (access: { role: Role | null; version: string | number | null }) => {
+      if (scope === null) return String(access.version ?? '');
+      requireRole(access.role, 'viewer', 'project_not_found', 'see it');
+      return `${scope}:${access.version ?? 0}`;
+    };
+
+    let etag: string;
+    if (ifNoneMatch === undefined && preSerialised) {
+      // Nothing to compare: the caller's access, the versions and the page in one statement,
+      // so one snapshot (the tag is exactly as new as the page) and one round trip.
+      const { access, rows } = await listTaskJsonWithAccess(this.db, filters, sort, after, limit);
+      etag = tag(versionsOf(access));
+      const page = this.serialisedPage(rows, limit, cursorKind);
+      if (page !== null) return { etag, page };
+    } else {
+      // The versions first: a tag is never newer than the page read after it, and while it
+      // still matches, the page is not read at all.
+      if (scope !== null) {
+        const [found] = await this.findRoleAndVersion.execute({ projectId: scope, userId });
+        etag = tag(versionsOf({ role: found?.role ?? null, version: found?.changeVersion ?? 0 }));
+      } else {
+        const [found] = await this.memberVersions.execute({ userId });
+        etag = tag(versionsOf({ role: null, version: found?.digest ?? '' }));
+      }
+      if (listNotModified(ifNoneMatch, etag)) return { etag, page: null };
+      if (preSerialised) {
+        const rows = await listTaskJson(this.db, filters, sort, after, limit);
+        const page = this.serialisedPage(rows, limit, cursorKind);
+        if (page !== null) return { etag, page };
+      }
+    }
+    const page = await listTasks(this.db, filters, sort, after, limit);
+    return {
+      etag,
+      page: toPage(page, limit, toTaskPublic, (row) =>
+        encodeCursor(cursorKind, [sortValueOf(row.sortValue), row.id]),
+      ),
+    };
   }
 }

@@ -1,0 +1,59 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { projectMembers, projects, tasks } from '../../db/schema/index.js';
+
+/**
+ * The caller's role in a project and the project's change version, in one indexed lookup:
+ * what a project-scoped list needs before it decides whether to run its query at all.
+ */
+export function prepareFindRoleAndVersion(db: Database) {
+  return db
+    .select({ role: projectMembers.role, changeVersion: projects.changeVersion })
+    .from(projectMembers)
+    .innerJoin(projects, eq(projects.id, projectMembers.projectId))
+    .where(
+      and(
+        eq(projectMembers.projectId, sql.placeholder('projectId')),
+        eq(projectMembers.userId, sql.placeholder('userId')),
+      ),
+    )
+    .limit(1)
+    .prepare('project_role_and_version');
+}
+
+/**
+ * One digest of the id and change version of every project the user is a member of: it moves
+ * when any of them changes and when the set itself does (joining, leaving, a deleted project).
+ */
+export function prepareMemberVersionsDigest(db: Database) {
+  return db
+    .select({
+      digest: sql<string>`coalesce(md5(string_agg(${projects.id}::text || ':' || ${projects.changeVersion}, ',' order by ${projects.id})), '')`,
+    })
+    .from(projectMembers)
+    .innerJoin(projects, eq(projects.id, projectMembers.projectId))
+    .where(eq(projectMembers.userId, sql.placeholder('userId')))
+    .prepare('member_projects_versions');
+}
+
+/** A task's project and its change version, with the caller's role there: a comment list's tag. */
+export function prepareTaskRoleAndVersion(db: Database) {
+  return db
+    .select({
+      projectId: tasks.projectId,
+      role: projectMembers.role,
+      changeVersion: projects.changeVersion,
+    })
+    .from(tasks)
+    .innerJoin(
+      projectMembers,
+      and(
+        eq(projectMembers.projectId, tasks.projectId),
+        eq(projectMembers.userId, sql.placeholder('userId')),
+      ),
+    )
+    .innerJoin(projects, eq(projects.id, tasks.projectId))
+    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .limit(1)
+    .prepare('task_role_and_version');
+}
