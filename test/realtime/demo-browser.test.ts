@@ -119,7 +119,8 @@ describe.skipIf(CHROMIUM === undefined)('/realtime-demo in headless Chromium', (
 
     await page.navigate(`${base}/realtime-demo`);
     await until(
-      async () => (await page.evaluate('!!document.getElementById("login")')) === true,
+      // The page enables its button once its script handles the form.
+      async () => (await page.evaluate('document.getElementById("submit")?.disabled')) === false,
       'the page loads',
     );
     await page.evaluate(`

@@ -26,10 +26,10 @@ const PAGE = `<!doctype html>
 </head>
 <body>
 <h1>Docket live events</h1>
-<form id="login">
+<form id="login" method="post">
   <label>Email <input id="email" type="email" autocomplete="username" required></label>
   <label>Password <input id="password" type="password" autocomplete="current-password" required></label>
-  <button type="submit">Log in and listen</button>
+  <button id="submit" type="submit" disabled>Log in and listen</button>
 </form>
 <p>Project: <select id="project"><option value="">all my projects</option></select>
   <span id="status">not connected</span></p>
@@ -135,6 +135,8 @@ const SCRIPT = `'use strict';
     lastEventId = null;
     if (token) connect();
   });
+  // Enabled only once the form is handled here: a submit before would be the browser's own.
+  $('submit').disabled = false;
 })();
 `;
 
