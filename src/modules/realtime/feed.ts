@@ -2,6 +2,21 @@ import type { EventPosition } from '../activity/events.repository.js';
 import type { EventPublic } from '../activity/events.schemas.js';
 import { comparePositions, encodePosition } from './cursor.js';
 
+const eventTexts = new WeakMap<EventPublic, string>();
+
+/**
+ * An event's JSON, serialised once however many streams carry it: the relay hands every
+ * subscriber the same object, and one event may go to thousands of streams.
+ */
+export function eventJson(event: EventPublic): string {
+  let text = eventTexts.get(event);
+  if (text === undefined) {
+    text = JSON.stringify(event);
+    eventTexts.set(event, text);
+  }
+  return text;
+}
+
 /** Where a feed writes: the SSE response or the WebSocket of its connection. */
 export interface FeedSink {
   event(event: EventPublic, cursor: string): void;

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError } from '../../lib/errors.js';
-import type { Feed } from './feed.js';
+import { eventJson, type Feed } from './feed.js';
 import type {
   EndReason,
   RealtimeHub,
@@ -91,11 +91,12 @@ export function serveSocket(options: {
   let alive = true;
   let ended = false;
 
-  const send = (message: object): void => {
+  const sendText = (text: string): void => {
     if (ended || socket.readyState !== socket.OPEN) return;
-    socket.send(JSON.stringify(message));
+    socket.send(text);
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) connection.end('slow_reader');
   };
+  const send = (message: object): void => sendText(JSON.stringify(message));
   const sendError = (error: unknown): void => {
     if (error instanceof AppError) send({ op: 'error', code: error.code, message: error.message });
     else {
@@ -153,7 +154,10 @@ export function serveSocket(options: {
       {
         event: (event, cursor) => {
           if (!current()) return;
-          send({ op: 'event', last_event_id: cursor, event });
+          // The event's text is shared by every stream that carries it (see `eventJson`).
+          sendText(
+            `{"op":"event","last_event_id":${JSON.stringify(cursor)},"event":${eventJson(event)}}`,
+          );
           hub.countSent('ws');
         },
         reset: (cursor) => {

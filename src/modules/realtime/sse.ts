@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EventPosition } from '../activity/events.repository.js';
-import type { Feed, FeedProjects } from './feed.js';
+import { eventJson, type Feed, type FeedProjects } from './feed.js';
 import type {
   EndReason,
   RealtimeHub,
@@ -82,7 +82,7 @@ export async function serveEventStream(options: {
       { projects: options.projects, after: options.after },
       {
         event: (event, cursor) => {
-          write(`id: ${cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+          write(`id: ${cursor}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`);
           hub.countSent('sse');
         },
         reset: (cursor) => {
