@@ -45,6 +45,11 @@ import rateLimitPlugin from './plugins/rate-limit.js';
 import redisPlugin, { closeRedis, openRedis } from './plugins/redis.js';
 import requestLogPlugin from './plugins/request-log.js';
 import securityPlugin from './plugins/security.js';
+import {
+  redisInvalidations,
+  SessionCache,
+  singleInstanceTransport,
+} from './modules/auth/session-cache.js';
 import { createServices } from './services.js';
 
 export type App = FastifyInstance<
@@ -186,6 +191,15 @@ async function assembleApp(
   app.decorate('config', config);
   const mailer = new Mailer(config.smtpUrl, config.mailFrom, app.log);
   const events = createEventRelay(app, database, redis);
+  const sessionCache = new SessionCache({
+    ttlMs: config.sessionCacheTtlMs,
+    // Serves only while invalidations can reach every instance (see session-cache.ts).
+    transport: redis
+      ? redisInvalidations(redis, `${config.redisKeyPrefix}session-invalidations`)
+      : config.singleInstance
+        ? singleInstanceTransport
+        : null,
+  });
   const jobs = new JobQueue({ database, config, log: app.log });
   app.decorate(
     'services',
@@ -195,6 +209,7 @@ async function assembleApp(
       mailer,
       events,
       jobs,
+      sessionCache,
       ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     }),
   );
@@ -212,6 +227,8 @@ async function assembleApp(
   await app.register(redisPlugin, { redis });
   if (options.migrate !== false) await database.migrate();
 
+  await sessionCache.start();
+  app.addHook('onClose', async () => sessionCache.stop());
   await app.register(authPlugin);
   // Before compression, so it stores and replays the plain response body.
   await app.register(idempotencyPlugin);

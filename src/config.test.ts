@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       publicUrl: 'http://localhost:8000',
       workers: true,
       eventsRetentionDays: 90,
+      sessionCacheTtlMs: 1000,
+      singleInstance: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -55,6 +57,8 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ SESSION_CACHE_TTL_MS: '1001' }, 'SESSION_CACHE_TTL_MS'],
+    [{ SINGLE_INSTANCE: 'maybe' }, 'SINGLE_INSTANCE'],
     [{ REDIS_URL: 'redis://cache:6379/abc' }, 'REDIS_URL'],
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
     [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
@@ -119,6 +123,8 @@ describe('loadConfig', () => {
       REALTIME_MAX_CONNECTIONS: '500',
       REALTIME_PING_INTERVAL_MS: '1000',
       REALTIME_AUTH_CHECK_INTERVAL_MS: '2000',
+      SESSION_CACHE_TTL_MS: '250',
+      SINGLE_INSTANCE: 'true',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -147,6 +153,8 @@ describe('loadConfig', () => {
       realtimeMaxConnections: 500,
       realtimePingIntervalMs: 1000,
       realtimeAuthCheckIntervalMs: 2000,
+      sessionCacheTtlMs: 250,
+      singleInstance: true,
     });
     expect(loadConfig({ JWT_SECRET: SECRET })).toMatchObject({
       webhookRetryDelaysSeconds: [5, 300, 1800, 7200, 18_000, 36_000, 36_000],

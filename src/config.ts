@@ -42,6 +42,10 @@ export interface Config {
   readonly maxEventLoopDelayMs: number;
   /** Bearer token `/metrics` asks for; `null` leaves it open (firewall it then). */
   readonly metricsToken: string | null;
+  /** How long a live session is remembered, in ms (0 off, at most 1000); see session-cache.ts. */
+  readonly sessionCacheTtlMs: number;
+  /** Declares that exactly one instance runs: caches may then serve without Redis. */
+  readonly singleInstance: boolean;
   /** Whether this process runs background jobs; `false` serves HTTP only (see `npm run worker`). */
   readonly workers: boolean;
   /** How often an idle worker looks for jobs, in ms. */
@@ -327,6 +331,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
     metricsToken: metricsToken(env),
     workers: boolean(env, 'WORKERS', true),
+    sessionCacheTtlMs: integer(env, 'SESSION_CACHE_TTL_MS', 1_000, 0, 1_000),
+    singleInstance: boolean(env, 'SINGLE_INSTANCE', false),
     jobPollIntervalMs: integer(env, 'JOB_POLL_INTERVAL_MS', 2_000, 500, 600_000),
     jobTimeoutSeconds: integer(env, 'JOB_TIMEOUT_SECONDS', 900, 1, 86_400),
     jobShutdownTimeoutMs: integer(env, 'JOB_SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),

@@ -19,6 +19,7 @@ import { AccessTokens } from './modules/auth/access-tokens.js';
 import { AccountMailService } from './modules/auth/account-mail.service.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
+import { SessionCache } from './modules/auth/session-cache.js';
 import { CommentsService } from './modules/comments/comments.service.js';
 import { ExportsService } from './modules/exports/exports.service.js';
 import { ImportsService } from './modules/imports/imports.service.js';
@@ -56,11 +57,18 @@ export interface ServiceDeps {
   jobs: JobQueue;
   /** Host name → addresses, for webhook targets (tests play DNS with it). */
   resolveHost: HostResolver;
+  /** Session liveness for ≤ 1 s; every change that ends a session calls `invalidateUser`. */
+  sessionCache: SessionCache;
 }
 
 /** Without `events`, a relay with no hint channel is made (start it to use it). */
-export type ServiceDepsInput = Omit<ServiceDeps, 'clock' | 'events' | 'resolveHost'> & {
+export type ServiceDepsInput = Omit<
+  ServiceDeps,
+  'clock' | 'events' | 'resolveHost' | 'sessionCache'
+> & {
   clock?: Clock;
+  /** Without it, sessions are checked in the database on every request. */
+  sessionCache?: SessionCache;
   events?: EventRelay;
   resolveHost?: HostResolver;
 };
@@ -74,6 +82,7 @@ export interface Services {
   userJobs: UserJobsService;
   accessTokens: AccessTokens;
   authenticator: Authenticator;
+  sessionCache: SessionCache;
   auth: AuthService;
   accountMail: AccountMailService;
   users: UsersService;
@@ -98,12 +107,14 @@ export function createServices({
   clock = systemClock,
   events,
   resolveHost = systemResolver,
+  sessionCache = new SessionCache({ ttlMs: 0, transport: null }),
   ...rest
 }: ServiceDepsInput): Services {
   const deps: ServiceDeps = {
     ...rest,
     clock,
     resolveHost,
+    sessionCache,
     events: events ?? new EventRelay({ db: rest.db }),
   };
   const { config } = deps;
@@ -121,6 +132,7 @@ export function createServices({
     userJobs,
     accessTokens,
     authenticator: new Authenticator({ ...deps, accessTokens }),
+    sessionCache,
     auth: new AuthService({ ...deps, accessTokens, accountMail }),
     accountMail,
     users: new UsersService({ ...deps, accountMail }),

@@ -19,6 +19,7 @@ import {
 } from './auth.repository.js';
 import { normaliseEmail } from './auth.service.js';
 import { assertAcceptablePassword, hashPassword } from './passwords.js';
+import type { SessionCache } from './session-cache.js';
 
 const RESET_TTL_MS = 60 * 60 * 1000;
 const VERIFY_TTL_MS = 48 * 60 * 60 * 1000;
@@ -41,6 +42,7 @@ export interface AccountMailServiceOptions {
   config: Config;
   jobs: JobQueue;
   clock: Clock;
+  sessionCache: SessionCache;
 }
 
 /** Password recovery and email verification: single-use, hashed, expiring tokens sent by mail. */
@@ -49,9 +51,11 @@ export class AccountMailService {
   private readonly config: Config;
   private readonly jobs: JobQueue;
   private readonly clock: Clock;
+  private readonly sessionCache: SessionCache;
 
-  constructor({ db, config, jobs, clock }: AccountMailServiceOptions) {
+  constructor({ db, config, jobs, clock, sessionCache }: AccountMailServiceOptions) {
     this.db = db;
+    this.sessionCache = sessionCache;
     this.config = config;
     this.jobs = jobs;
     this.clock = clock;
@@ -138,12 +142,14 @@ export class AccountMailService {
   async resetPassword(token: string, newPassword: string): Promise<void> {
     assertAcceptablePassword(newPassword, 'new_password');
     const passwordHash = await hashPassword(newPassword);
-    await this.db.transaction(async (tx) => {
+    const userId = await this.db.transaction(async (tx) => {
       const claimed = await consumeActionToken(tx, tokenHash(token), 'password_reset');
       if (claimed === null) throw invalidToken();
       await clearLoginFailures(tx, claimed.userId, passwordHash);
       await revokeUserSessions(tx, claimed.userId, 'password_reset');
+      return claimed.userId;
     });
+    await this.sessionCache.invalidateUser(userId);
   }
 
   async verifyEmail(token: string): Promise<void> {

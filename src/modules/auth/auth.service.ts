@@ -28,6 +28,7 @@ import {
   needsRehash,
   verifyPassword,
 } from './passwords.js';
+import type { SessionCache } from './session-cache.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -57,6 +58,7 @@ export interface AuthServiceOptions {
   config: Config;
   accessTokens: AccessTokens;
   clock: Clock;
+  sessionCache: SessionCache;
   /** Sends the verification mail of a new account; without it, registration sends none. */
   accountMail?: AccountMailService | null;
 }
@@ -67,9 +69,18 @@ export class AuthService {
   private readonly accessTokens: AccessTokens;
   private readonly clock: Clock;
   private readonly accountMail: AccountMailService | null;
+  private readonly sessionCache: SessionCache;
 
-  constructor({ db, config, accessTokens, clock, accountMail = null }: AuthServiceOptions) {
+  constructor({
+    db,
+    config,
+    accessTokens,
+    clock,
+    sessionCache,
+    accountMail = null,
+  }: AuthServiceOptions) {
     this.db = db;
+    this.sessionCache = sessionCache;
     this.config = config;
     this.accessTokens = accessTokens;
     this.clock = clock;
@@ -164,7 +175,7 @@ export class AuthService {
       const { token, session, user } = found;
       if (token.usedAt !== null) {
         await revokeSession(tx, session.id, 'refresh_token_reuse');
-        return null;
+        return { revoked: true, userId: session.userId } as const;
       }
       const now = this.clock.now().getTime();
       const idleSince = now - session.lastUsedAt.getTime();
@@ -184,9 +195,14 @@ export class AuthService {
         tokenHash: tokenHash(next),
       });
       await touchSession(tx, session.id);
-      return { userId: user.id, sessionId: session.id, next };
+      return { revoked: false, userId: user.id, sessionId: session.id, next } as const;
     });
-    return outcome === null ? null : this.tokens(outcome.userId, outcome.sessionId, outcome.next);
+    if (outcome === null) return null;
+    if (outcome.revoked) {
+      await this.sessionCache.invalidateUser(outcome.userId);
+      return null;
+    }
+    return this.tokens(outcome.userId, outcome.sessionId, outcome.next);
   }
 
   /** RFC 7009: ends what the token opens; unknown tokens are silently accepted. */
@@ -195,10 +211,13 @@ export class AuthService {
       await revokePersonalTokenByHash(this.db, tokenHash(token));
       return;
     }
-    await this.db.transaction(async (tx) => {
+    const userId = await this.db.transaction(async (tx) => {
       const found = await findRefreshTokenForUpdate(tx, tokenHash(token));
-      if (found !== null) await revokeSession(tx, found.session.id, 'revoked');
+      if (found === null) return null;
+      await revokeSession(tx, found.session.id, 'revoked');
+      return found.session.userId;
     });
+    if (userId !== null) await this.sessionCache.invalidateUser(userId);
   }
 
   /** Creates the configured first superuser when there is no superuser yet. */

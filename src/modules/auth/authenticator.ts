@@ -8,6 +8,7 @@ import {
   prepareFindSessionPrincipal,
   touchPersonalToken,
 } from './auth.repository.js';
+import type { SessionCache } from './session-cache.js';
 
 export const PERSONAL_TOKEN_PREFIX = 'dkt_';
 
@@ -19,6 +20,8 @@ export interface AuthenticatorOptions {
   db: Database;
   accessTokens: AccessTokens;
   clock: Clock;
+  /** Remembers live sessions for ≤ 1 s; see session-cache.ts for when it serves. */
+  sessionCache: SessionCache;
 }
 
 /** Turns a bearer token (access JWT or `dkt_…` personal access token) into who is calling. */
@@ -27,9 +30,11 @@ export class Authenticator {
   private readonly accessTokens: AccessTokens;
   private readonly clock: Clock;
   private readonly findSessionPrincipal: ReturnType<typeof prepareFindSessionPrincipal>;
+  private readonly sessionCache: SessionCache;
 
-  constructor({ db, accessTokens, clock }: AuthenticatorOptions) {
+  constructor({ db, accessTokens, clock, sessionCache }: AuthenticatorOptions) {
     this.db = db;
+    this.sessionCache = sessionCache;
     this.accessTokens = accessTokens;
     this.clock = clock;
     this.findSessionPrincipal = prepareFindSessionPrincipal(db);
@@ -45,20 +50,40 @@ export class Authenticator {
   private async resolveAccessToken(token: string): Promise<AuthContext | null> {
     const claims = await this.accessTokens.verify(token);
     if (claims === null) return null;
+    const now = this.clock.now().getTime();
+    const cached = this.sessionCache.get(claims.sessionId);
+    if (cached !== undefined) {
+      if (cached.userId !== claims.userId || cached.expiresAt <= now) return null;
+      return this.sessionAuth(cached.userId, cached.isSuperuser, claims.sessionId);
+    }
+    const startedAt = this.sessionCache.begin();
     const [principal] = await this.findSessionPrincipal.execute({ sessionId: claims.sessionId });
     if (
       principal === undefined ||
       principal.userId !== claims.userId ||
       !principal.isActive ||
       principal.revokedAt !== null ||
-      principal.expiresAt.getTime() <= this.clock.now().getTime()
+      principal.expiresAt.getTime() <= now
     ) {
       return null;
     }
+    this.sessionCache.set(
+      claims.sessionId,
+      {
+        userId: principal.userId,
+        isSuperuser: principal.isSuperuser,
+        expiresAt: principal.expiresAt.getTime(),
+      },
+      startedAt,
+    );
+    return this.sessionAuth(principal.userId, principal.isSuperuser, claims.sessionId);
+  }
+
+  private sessionAuth(userId: string, isSuperuser: boolean, sessionId: string): AuthContext {
     return {
-      userId: principal.userId,
-      isSuperuser: principal.isSuperuser,
-      sessionId: claims.sessionId,
+      userId,
+      isSuperuser,
+      sessionId,
       tokenId: null,
       scopes: ALL_SCOPES,
     };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { sendNotModified } from '../../lib/list-etag.js';
 import { etagOf, isNotModified } from '../../lib/etag.js';
 import {
   authenticated,
@@ -43,7 +44,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const job = await userJobs.get(currentAuth(request).userId, request.params.id);
       reply.header('etag', etagOf(job.version));
       if (isNotModified(request.headers['if-none-match'], job.version)) {
-        return reply.code(304).send(null);
+        return sendNotModified(reply);
       }
       return toJobPublic(job);
     },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/auth.js';
+import { sendNotModified } from '../../lib/list-etag.js';
 import { etagOf, expectedVersion, isNotModified } from '../../lib/etag.js';
 import {
   authenticated,
@@ -99,7 +100,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const project = await projects.get(currentAuth(request).userId, request.params.id);
       reply.header('etag', etagOf(project.version));
       if (isNotModified(request.headers['if-none-match'], project.version))
-        return reply.code(304).send(null);
+        return sendNotModified(reply);
       return toProjectPublic(project);
     },
   );

@@ -8,6 +8,7 @@ import { randomToken, tokenHash } from '../../lib/secrets.js';
 import type { AuthContext } from '../../plugins/auth.js';
 import { insertEvent, scrubProjectCommentText } from '../activity/events.repository.js';
 import { findUserById, revokeUserSessions } from '../auth/auth.repository.js';
+import type { SessionCache } from '../auth/session-cache.js';
 import type { AccountMailService } from '../auth/account-mail.service.js';
 import { normaliseEmail } from '../auth/auth.service.js';
 import { PERSONAL_TOKEN_PREFIX } from '../auth/authenticator.js';
@@ -75,15 +76,18 @@ export interface UsersServiceOptions {
   db: Database;
   accountMail: AccountMailService;
   clock: Clock;
+  sessionCache: SessionCache;
 }
 
 export class UsersService {
   private readonly db: Database;
   private readonly accountMail: AccountMailService;
   private readonly clock: Clock;
+  private readonly sessionCache: SessionCache;
 
-  constructor({ db, accountMail, clock }: UsersServiceOptions) {
+  constructor({ db, accountMail, clock, sessionCache }: UsersServiceOptions) {
     this.db = db;
+    this.sessionCache = sessionCache;
     this.accountMail = accountMail;
     this.clock = clock;
   }
@@ -140,6 +144,7 @@ export class UsersService {
       }
       if (!(await deleteUser(tx, userId))) throw new AppError('user_not_found');
     });
+    await this.sessionCache.invalidateUser(userId);
   }
 
   async changePassword(auth: AuthContext, current: string, next: string): Promise<void> {
@@ -157,6 +162,7 @@ export class UsersService {
       await updateUser(tx, user.id, { passwordHash });
       await revokeUserSessions(tx, user.id, 'password_changed', auth.sessionId);
     });
+    await this.sessionCache.invalidateUser(user.id);
   }
 
   async sessions(auth: AuthContext): Promise<SessionPublic[]> {
@@ -167,6 +173,7 @@ export class UsersService {
   async endSession(auth: AuthContext, sessionId: string): Promise<void> {
     if (!(await revokeOwnSession(this.db, auth.userId, sessionId)))
       throw new AppError('session_not_found');
+    await this.sessionCache.invalidateUser(auth.userId);
   }
 
   async tokens(auth: AuthContext): Promise<TokenPublic[]> {
@@ -223,7 +230,7 @@ export class UsersService {
   }
 
   async adminUpdate(userId: string, input: UserAdminUpdate): Promise<UserRow> {
-    return this.db.transaction(async (tx) => {
+    const updated = await this.db.transaction(async (tx) => {
       const changes: UserChanges = {};
       if (input.is_active !== undefined) changes.isActive = input.is_active;
       if (input.is_superuser !== undefined) changes.isSuperuser = input.is_superuser;
@@ -232,6 +239,9 @@ export class UsersService {
       if (input.is_active === false) await revokeUserSessions(tx, userId, 'deactivated');
       return user;
     });
+    // Activation and superuser changes alter what a cached session resolves to, too.
+    await this.sessionCache.invalidateUser(userId);
+    return updated;
   }
 
   async adminDelete(auth: AuthContext, userId: string): Promise<void> {
