@@ -108,6 +108,7 @@ export class SessionCache {
   private readonly transport: InvalidationTransport | null;
   private generation = 0;
   private listening = false;
+  private readonly invalidationListeners: ((userId: string) => void)[] = [];
 
   constructor({ ttlMs, maxEntries = 10_000, transport }: SessionCacheOptions) {
     this.ttlMs = Math.min(ttlMs, 1_000);
@@ -184,11 +185,20 @@ export class SessionCache {
     await this.transport.publish(userId).catch(() => undefined);
   }
 
+  /**
+   * Told of every user whose sessions were ended or changed, here or (through the transport) on
+   * another instance, cache on or off: open event streams re-check their credentials at once.
+   */
+  onInvalidate(listener: (userId: string) => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
   private dropUser(userId: string): void {
     this.generation++;
     for (const [sessionId, entry] of this.entries) {
       if (entry.userId === userId) this.entries.delete(sessionId);
     }
+    for (const listener of this.invalidationListeners) listener(userId);
   }
 
   private clear(): void {

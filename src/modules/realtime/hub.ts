@@ -5,6 +5,7 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { EventRelay } from '../activity/event-relay.js';
+import type { SessionCache } from '../auth/session-cache.js';
 import type { EventPosition } from '../activity/events.repository.js';
 import type { Feed, FeedProjects, FeedSink } from './feed.js';
 import { FeedRouter } from './feed-router.js';
@@ -59,6 +60,8 @@ export interface RealtimeHubOptions {
   config: Config;
   clock: Clock;
   log?: Logger;
+  /** Its invalidations end a user's streams at once instead of at the next periodic check. */
+  sessionCache?: SessionCache;
 }
 
 /**
@@ -91,12 +94,21 @@ export class RealtimeHub {
     registers: [],
   });
 
-  constructor({ db, events, config, clock, log }: RealtimeHubOptions) {
+  constructor({ db, events, config, clock, log, sessionCache }: RealtimeHubOptions) {
     this.#db = db;
     this.#router = new FeedRouter(db, events);
     this.#config = config;
     this.#clock = clock;
     this.#log = log;
+    sessionCache?.onInvalidate((userId) => {
+      if (this.#timers.length === 0) return;
+      for (const { credential } of this.#connections) {
+        if (credential.userId === userId) {
+          void this.checkCredentials();
+          return;
+        }
+      }
+    });
   }
 
   /** Subscribes to the relay (started already) and starts the heartbeat and credential checks. */

@@ -6,6 +6,7 @@ import { AppError } from '../../lib/errors.js';
 import { randomToken, tokenHash } from '../../lib/secrets.js';
 import type { AuthContext } from '../../plugins/auth.js';
 import type { EventRelay } from '../activity/event-relay.js';
+import type { SessionCache } from '../auth/session-cache.js';
 import type { EventPosition } from '../activity/events.repository.js';
 import { decodePosition } from './cursor.js';
 import { RealtimeHub, type StreamCredential } from './hub.js';
@@ -24,6 +25,7 @@ export interface RealtimeServiceOptions {
   events: EventRelay;
   config: Config;
   clock: Clock;
+  sessionCache?: SessionCache;
 }
 
 /** Tickets, stream credentials and the checks a stream passes before it opens. */
