@@ -9,7 +9,8 @@
  *    subscription), counted until the backlog is drained;
  *  - `GET /tasks/{id}` throughput under the same writes with the webhooks off, then on.
  * Targets: ≥ 500 deliveries/s, latency p99 < 500 ms, GET throughput with deliveries ≥ 85 % of
- * without. `--short` runs 3-second phases. Figures only: the exit code does not depend on them.
+ * without. `--short` runs 3-second phases. `BENCH_NODE_ARGS` adds options to the server's `node`
+ * (`--cpu-prof --cpu-prof-dir=…` writes its profile when it stops). Figures only: the exit code does not depend on them.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -91,7 +92,13 @@ async function main(): Promise<void> {
     server = await startServer({
       name: 'docket',
       command: process.execPath,
-      args: ['--import', 'tsx', 'src/server.ts'],
+      // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the server's node.
+      args: [
+        ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        '--import',
+        'tsx',
+        'src/server.ts',
+      ],
       env: {
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',

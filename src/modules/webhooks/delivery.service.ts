@@ -1,19 +1,23 @@
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
-import type { WebhookRow } from '../../db/schema/index.js';
+import type { EventRow, WebhookRow } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
 import { escapeHtml } from '../../lib/mailer.js';
 import type { JobContext, JobQueue } from '../../jobs/job-queue.js';
 import { enqueueMail } from '../../jobs/mail.js';
 import type { Payload } from '../../jobs/queues.js';
+import { Coalescer } from './coalescer.js';
 import { webhookDeliveryQueue } from './delivery.queue.js';
 import { signatureHeader } from './signature.js';
 import type { OutboundResult, WebhookSender } from './webhook-sender.js';
 import {
   adminEmails,
-  findEvent,
+  type DeliveryInsert,
+  findEvents,
   findWebhook,
+  findWebhooks,
+  insertDeliveries,
   insertDelivery,
   updateWebhook,
 } from './webhooks.repository.js';
@@ -64,6 +68,12 @@ export class DeliveryService {
   readonly #config: Config;
   readonly #clock: Clock;
   readonly #sender: WebhookSender;
+  // The jobs running at one moment (a fetched batch starts side by side) read their webhooks
+  // and events with one query each, and the successes answered together share one insert.
+  // Nothing is kept between batches: each attempt reads its webhook's current row and secret.
+  readonly #webhooks: Coalescer<string, WebhookRow | null>;
+  readonly #events: Coalescer<string, EventRow | null>;
+  readonly #log: Coalescer<DeliveryInsert, Error | null>;
 
   constructor({ db, jobs, config, clock, sender }: DeliveryServiceOptions) {
     this.#db = db;
@@ -71,11 +81,31 @@ export class DeliveryService {
     this.#config = config;
     this.#clock = clock;
     this.#sender = sender;
+    this.#webhooks = new Coalescer(async (ids) => {
+      const found = await findWebhooks(db, ids);
+      return ids.map((id) => found.get(id) ?? null);
+    });
+    this.#events = new Coalescer(async (ids) => {
+      const found = await findEvents(db, ids);
+      return ids.map((id) => found.get(id) ?? null);
+    });
+    this.#log = new Coalescer(async (rows) => {
+      try {
+        await insertDeliveries(db, rows);
+        return rows.map(() => null);
+      } catch {
+        // One row the log refuses (its webhook deleted meanwhile) must not fail the others.
+        const outcomes = await Promise.allSettled(rows.map((row) => insertDelivery(db, row)));
+        return outcomes.map((outcome) =>
+          outcome.status === 'fulfilled' ? null : toError(outcome.reason),
+        );
+      }
+    });
   }
 
   /** The pg-boss handler of `webhookDeliveryQueue`. */
   async run(job: DeliveryJob, context: Pick<JobContext, 'signal'>): Promise<{ skipped?: string }> {
-    const webhook = await findWebhook(this.#db, job.webhook_id);
+    const webhook = await this.#webhooks.call(job.webhook_id);
     if (webhook === null) return { skipped: 'webhook deleted' };
     if (!webhook.enabled) return { skipped: 'webhook disabled' };
     const body = await this.#body(job);
@@ -102,8 +132,10 @@ export class DeliveryService {
       signal: context.signal,
     });
     if (result.error === null && webhook.failingSince === null) {
-      // The common case touches nothing but the log: no lock, no transaction.
-      await insertDelivery(this.#db, this.#attemptRow(job, body.type, result, null));
+      // The common case touches nothing but the log: no lock, no transaction, and the job
+      // completes only once its row is written.
+      const error = await this.#log.call(this.#attemptRow(job, body.type, result, null));
+      if (error !== null) throw error;
     } else {
       await this.#record(job, body.type, result);
     }
@@ -141,7 +173,7 @@ export class DeliveryService {
         data: { webhook_id: job.webhook_id },
       };
     }
-    const event = await findEvent(this.#db, job.event_id);
+    const event = await this.#events.call(job.event_id);
     if (event === null) return null;
     return {
       id: event.id,
@@ -218,6 +250,10 @@ export class DeliveryService {
       });
     }
   }
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }
 
 /** The current secret, and the one before the last rotation while it is still honoured. */

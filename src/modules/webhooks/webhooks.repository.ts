@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import {
+  type EventRow,
   events,
   projectMembers,
   users,
@@ -90,6 +91,19 @@ export async function insertDelivery(tx: Executor, values: DeliveryInsert): Prom
   await tx.insert(webhookDeliveries).values(values);
 }
 
+/** Appends several attempts to the log with one statement. */
+export async function insertDeliveries(tx: Executor, values: DeliveryInsert[]): Promise<void> {
+  if (values.length > 0) await tx.insert(webhookDeliveries).values(values);
+}
+
+/** The webhooks of these ids that still exist, by id (one query). */
+export async function findWebhooks(db: Executor, ids: string[]): Promise<Map<string, WebhookRow>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.select().from(webhooks).where(inArray(webhooks.id, unique));
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
 /** One page of a webhook's attempts, newest first (ids are time-ordered). */
 export async function listDeliveries(
   db: Executor,
@@ -126,6 +140,14 @@ export async function findDelivery(
 export async function findEvent(db: Executor, id: string) {
   const [row] = await db.select().from(events).where(eq(events.id, id)).limit(1);
   return row ?? null;
+}
+
+/** The events of these ids still in the log, by id (one query). */
+export async function findEvents(db: Executor, ids: string[]): Promise<Map<string, EventRow>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.select().from(events).where(inArray(events.id, unique));
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** The addresses of a project's admins and owners, who are told when its webhook is disabled. */
