@@ -58,6 +58,7 @@ export function printResults(rows: Row[]): string {
       m ? fixed(m.p99, 1) : '-',
       m ? formatErrors(m) : '-',
       m?.cpuMsPerRequest === undefined ? '-' : fixed(m.cpuMsPerRequest, 2),
+      m?.dbCpuMsPerRequest === undefined ? '-' : fixed(m.dbCpuMsPerRequest, 2),
       row.rss ? mb(row.rss.peak) : '-',
       row.rss ? mb(row.rss.rest) : '-',
       ratio,
@@ -73,13 +74,14 @@ export function printResults(rows: Row[]): string {
       'p99 ms',
       'errors',
       'cpu ms/req',
+      'db ms/req',
       'peak MB',
       'rest MB',
       'vs floor',
       'note',
     ],
     body,
-    [false, false, true, true, true, false, true, true, true, true, false],
+    [false, false, true, true, true, false, true, true, true, true, true, false],
   );
 }
 

@@ -16,6 +16,7 @@ import {
   freePort,
   killAll,
   readCpuMs,
+  readCpuMsOfAll,
   readRss,
   RssSampler,
   startServer,
@@ -312,12 +313,20 @@ async function driveCounted(
   seconds: number,
 ): Promise<Measurement> {
   const before = readCpuMs(server.pid);
+  const dbBefore = readCpuMsOfAll('postgres');
   const m = await drive(server.baseUrl, { ...spec, duration: seconds });
   const after = readCpuMs(server.pid);
+  const dbAfter = readCpuMsOfAll('postgres');
   const answered = m.allRps * m.seconds;
-  return before === null || after === null || answered === 0
-    ? m
-    : { ...m, cpuMsPerRequest: (after - before) / answered };
+  if (answered === 0) return m;
+  return {
+    ...m,
+    ...(before === null || after === null ? {} : { cpuMsPerRequest: (after - before) / answered }),
+    // The database is local: its processes' CPU while only this server was driven.
+    ...(dbBefore === null || dbAfter === null
+      ? {}
+      : { dbCpuMsPerRequest: (dbAfter - dbBefore) / answered }),
+  };
 }
 
 /** Warm-up, then the measured run, sampling the server's RSS every 250 ms throughout. */
@@ -395,7 +404,8 @@ async function measure(
   });
   ctx.measured.set(scenario, m);
   const cpu = (x: Measurement | undefined) =>
-    x?.cpuMsPerRequest === undefined ? '' : `  cpu ${x.cpuMsPerRequest.toFixed(2)} ms/req`;
+    (x?.cpuMsPerRequest === undefined ? '' : `  cpu ${x.cpuMsPerRequest.toFixed(2)} ms/req`) +
+    (x?.dbCpuMsPerRequest === undefined ? '' : `  db ${x.dbCpuMsPerRequest.toFixed(2)} ms/req`);
   const floorCpu = paired === null ? '' : cpu(ctx.floorMeasured.get(scenario));
   console.log(
     `  ${ctx.config} ${scenario.padEnd(14)} ${m.failed ? 'ERRORS' : m.rps.toFixed(0).padStart(6) + ' req/s'}` +

@@ -19,6 +19,8 @@ export interface Measurement {
   failed: boolean;
   /** Server CPU milliseconds per answer, where measured. */
   cpuMsPerRequest?: number;
+  /** CPU milliseconds of every PostgreSQL process per answer, where measured. */
+  dbCpuMsPerRequest?: number;
 }
 
 export interface LoadSpec {
@@ -142,6 +144,9 @@ export function medianOf(runs: Measurement[]): Measurement {
     allRps: middle(runs.map((m) => m.allRps)),
     ...(runs.every((m) => m.cpuMsPerRequest !== undefined)
       ? { cpuMsPerRequest: middle(runs.map((m) => m.cpuMsPerRequest ?? 0)) }
+      : {}),
+    ...(runs.every((m) => m.dbCpuMsPerRequest !== undefined)
+      ? { dbCpuMsPerRequest: middle(runs.map((m) => m.dbCpuMsPerRequest ?? 0)) }
       : {}),
     p50: middle(runs.map((m) => m.p50)),
     p99: middle(runs.map((m) => m.p99)),
