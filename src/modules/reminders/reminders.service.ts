@@ -9,7 +9,7 @@ import { escapeHtml, type Mail } from '../../lib/mailer.js';
 import { insertEvents } from '../activity/events.repository.js';
 import { isDateOnly } from '../tasks/recurrence.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
-import { claimDueReminders, findRecipients, type Recipient } from './reminders.repository.js';
+import { claimDueReminders, findRecipientEmails } from './reminders.repository.js';
 
 /** The due date as its reader would say it: in the task's time zone, without a time if it has none. */
 function dueText(task: TaskRow): string {
@@ -98,11 +98,11 @@ export class RemindersService {
     );
     const recipientOf = (task: TaskRow) => task.assigneeId ?? task.createdBy;
     const ids = [...new Set(claimed.map(recipientOf).filter((id) => id !== null))];
-    const recipients = await findRecipients(tx, ids);
+    const emails = await findRecipientEmails(tx, ids);
     const mails: Mail[] = [];
     for (const task of claimed) {
-      const recipient = recipients.get(recipientOf(task) ?? '');
-      if (recipient !== undefined) mails.push(this.mail(task, recipient));
+      const to = emails.get(recipientOf(task) ?? '');
+      if (to !== undefined) mails.push(this.mail(task, to));
     }
     await this.jobs.sendMany(
       tx,
@@ -111,12 +111,12 @@ export class RemindersService {
     );
   }
 
-  private mail(task: TaskRow, recipient: Recipient): Mail {
+  private mail(task: TaskRow, to: string): Mail {
     const link = `${this.config.publicUrl}/tasks/${task.id}`;
     const due = task.dueAt === null ? 'It has no due date.' : `It is due ${dueText(task)}.`;
     const title = task.title.length > 150 ? `${task.title.slice(0, 150)}…` : task.title;
     return {
-      to: recipient.email,
+      to,
       subject: `Reminder: ${title}`,
       text: `A reminder for “${task.title}”. ${due}\n\n${link}\n`,
       html:
