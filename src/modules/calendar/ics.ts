@@ -44,14 +44,14 @@ export function escapeText(value: string): string {
  * sequence; each continuation starts with a space.
  */
 export function foldLine(line: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(line).length <= 75) return line;
+  // Measured, not encoded: a large feed has tens of thousands of lines.
+  if (Buffer.byteLength(line) <= 75) return line;
   const parts: string[] = [];
   let current = '';
   let size = 0;
   let limit = 75;
   for (const char of line) {
-    const bytes = encoder.encode(char).length;
+    const bytes = utf8Length(char.codePointAt(0) ?? 0);
     if (size + bytes > limit) {
       parts.push(current);
       current = '';
@@ -63,6 +63,12 @@ export function foldLine(line: string): string {
   }
   parts.push(current);
   return parts.join(`${CRLF} `);
+}
+
+function utf8Length(codePoint: number): number {
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  return codePoint < 0x10000 ? 3 : 4;
 }
 
 const pad = (value: number, length = 2) => String(value).padStart(length, '0');
