@@ -3,11 +3,23 @@ import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { events, importUploads, tasks } from '../../src/db/schema/index.js';
 import { useTestApp } from '../helpers/app.js';
-import { createProject, createProjectWithRoles, createTask } from '../helpers/projects.js';
+import {
+  addMember,
+  createProject,
+  createProjectWithRoles,
+  createTask,
+} from '../helpers/projects.js';
 import { importQueue } from '../../src/jobs/exports.js';
 import { reminderSweepQueue } from '../../src/jobs/reminders.js';
 import { newId } from '../../src/lib/ids.js';
-import { exportProject, importCsv, listAllTasks, startImport, waitForJob } from './helpers.js';
+import {
+  exportProject,
+  importCsv,
+  type JobBody,
+  listAllTasks,
+  startImport,
+  waitForJob,
+} from './helpers.js';
 
 const IMPORT_MAX_BYTES = 64 * 1024;
 const t = useTestApp({ config: { jobPollIntervalMs: 500, importMaxBytes: IMPORT_MAX_BYTES } });
@@ -40,6 +52,17 @@ function essence(task: Record<string, unknown>, titles: Map<unknown, unknown>) {
     timezone: task.timezone,
     series: task.series_id === null ? null : titles.get(task.series_id),
   };
+}
+
+/** The essence of every task of a list, its parents and series named by title. */
+function essences(list: Record<string, unknown>[]) {
+  const titles = new Map(list.map((task) => [task.id, task.title]));
+  return list.map((task) => essence(task, titles));
+}
+
+/** The refused rows of a failed import, without their messages. */
+function rowErrors(job: JobBody) {
+  return job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }));
 }
 
 describe('round trip', () => {
@@ -90,23 +113,14 @@ describe('round trip', () => {
 
     const { download } = await exportProject(t.app, owner, projectId, 'csv');
     const target = await createProject(t.app, owner, { name: 'Copy' });
-    await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/projects/${target}/members`,
-      headers: owner.headers,
-      payload: { email: editor.user.email, role: 'editor' },
-    });
+    await addMember(t.app, target, owner, editor, 'editor');
     const job = await importCsv(t.app, owner, target, download.body);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     expect(job.result).toMatchObject({ format: 'docket_csv', tasks: 8, comments: 0 });
 
     const original = await listAllTasks(t.app, owner, projectId);
     const copy = await listAllTasks(t.app, owner, target);
-    const titlesOf = (list: Record<string, unknown>[]) =>
-      new Map(list.map((task) => [task.id, task.title]));
-    expect(copy.map((task) => essence(task, titlesOf(copy)))).toEqual(
-      original.map((task) => essence(task, titlesOf(original))),
-    );
+    expect(essences(copy)).toEqual(essences(original));
     expect(
       copy.every((task) => task.project_id === target && task.created_by === owner.user.id),
     ).toBe(true);
@@ -176,23 +190,14 @@ describe('Docket JSON', () => {
 
     const { download } = await exportProject(t.app, owner, projectId, 'json');
     const target = await createProject(t.app, owner, { name: 'JSON copy' });
-    await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/projects/${target}/members`,
-      headers: owner.headers,
-      payload: { email: editor.user.email, role: 'editor' },
-    });
+    await addMember(t.app, target, owner, editor, 'editor');
     const job = await importCsv(t.app, owner, target, download.body, 'application/json');
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     expect(job.result).toMatchObject({ format: 'docket_json', tasks: 4, comments: 2 });
 
     const original = await listAllTasks(t.app, owner, projectId);
     const copy = await listAllTasks(t.app, owner, target);
-    const titlesOf = (list: Record<string, unknown>[]) =>
-      new Map(list.map((task) => [task.id, task.title]));
-    expect(copy.map((task) => essence(task, titlesOf(copy)))).toEqual(
-      original.map((task) => essence(task, titlesOf(original))),
-    );
+    expect(essences(copy)).toEqual(essences(original));
     const copiedRoot = copy.find((task) => task.title === "'=not a formula");
     const comments = await t.app.inject({
       url: `/api/v1/tasks/${String(copiedRoot?.id)}/comments`,
@@ -224,7 +229,7 @@ describe('Docket JSON', () => {
     const job = await importCsv(t.app, owner, projectId, JSON.stringify(file), 'application/json');
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('import_invalid');
-    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+    expect(rowErrors(job)).toEqual([
       { row: 2, column: 'title', code: 'missing' },
       { row: 2, column: 'title', code: 'invalid_type' },
       { row: 3, column: 'recurrence', code: 'invalid_recurrence' },
@@ -294,7 +299,7 @@ describe('all or nothing', () => {
     ].join('\r\n');
     const job = await importCsv(t.app, owner, projectId, csv);
     expect(job.status).toBe('failed');
-    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+    expect(rowErrors(job)).toEqual([
       { row: 3, column: 'title', code: 'too_long' },
       { row: 4, column: 'title', code: 'missing' },
       { row: 5, column: 'status', code: 'invalid_choice' },
@@ -333,7 +338,7 @@ describe('all or nothing', () => {
     ].join('\n');
     const job = await importCsv(t.app, owner, projectId, csv);
     expect(job.status).toBe('failed');
-    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+    expect(rowErrors(job)).toEqual([
       { row: 3, column: 'recurrence', code: 'invalid_recurrence' },
       { row: 4, column: 'recurrence', code: 'invalid_recurrence' },
       { row: 5, column: 'recurrence', code: 'invalid_recurrence' },
@@ -476,7 +481,7 @@ describe('Todoist', () => {
       'reminder,What is this,,,,,,,,',
     ].join('\n');
     const job = await importCsv(t.app, owner, projectId, csv);
-    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+    expect(rowErrors(job)).toEqual([
       { row: 3, column: 'INDENT', code: 'invalid_indent' },
       { row: 4, column: 'PRIORITY', code: 'invalid_choice' },
       { row: 5, column: 'TYPE', code: 'invalid_choice' },

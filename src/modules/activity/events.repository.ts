@@ -74,7 +74,8 @@ export interface EventPosition {
 
 export const LOG_START: EventPosition = { txid: '0', seq: 0 };
 
-const committedColumns = {
+/** An event row as readers of the committed log get it, its `txid` as text. */
+export const committedColumns = {
   id: events.id,
   seq: events.seq,
   txid: sql<string>`${events.txid}::text`.as('txid'),

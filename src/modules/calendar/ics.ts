@@ -1,5 +1,5 @@
 import { Temporal } from 'temporal-polyfill';
-import { isDateOnly } from '../tasks/recurrence.js';
+import { isMidnight } from '../tasks/recurrence.js';
 
 /** What the feed needs of a task. */
 export interface CalendarTask {
@@ -44,14 +44,14 @@ export function escapeText(value: string): string {
  * sequence; each continuation starts with a space.
  */
 export function foldLine(line: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(line).length <= 75) return line;
+  // Measured, not encoded: a large feed has tens of thousands of lines.
+  if (Buffer.byteLength(line) <= 75) return line;
   const parts: string[] = [];
   let current = '';
   let size = 0;
   let limit = 75;
   for (const char of line) {
-    const bytes = encoder.encode(char).length;
+    const bytes = utf8Length(char.codePointAt(0) ?? 0);
     if (size + bytes > limit) {
       parts.push(current);
       current = '';
@@ -63,6 +63,12 @@ export function foldLine(line: string): string {
   }
   parts.push(current);
   return parts.join(`${CRLF} `);
+}
+
+function utf8Length(codePoint: number): number {
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  return codePoint < 0x10000 ? 3 : 4;
 }
 
 const pad = (value: number, length = 2) => String(value).padStart(length, '0');
@@ -146,10 +152,24 @@ function ruleFor(rule: string, allDay: boolean): string {
   );
 }
 
-function eventLines(task: CalendarTask, options: CalendarOptions): string[] {
+/** A task's due time in its zone, worked out once per task and feed. */
+interface DueTime {
+  zone: string;
+  local: Temporal.ZonedDateTime;
+  allDay: boolean;
+}
+
+function dueTime(task: CalendarTask): DueTime {
   const zone = task.timezone ?? 'UTC';
-  const allDay = isDateOnly(task.dueAt, zone);
   const local = zoned(task.dueAt, zone);
+  return { zone, local, allDay: isMidnight(local) };
+}
+
+function eventLines(
+  task: CalendarTask,
+  { zone, local, allDay }: DueTime,
+  options: CalendarOptions,
+): string[] {
   const lines = [
     'BEGIN:VEVENT',
     `UID:${task.id}@${options.host}`,
@@ -186,15 +206,15 @@ export function buildCalendar(tasks: CalendarTask[], options: CalendarOptions): 
     'METHOD:PUBLISH',
     `X-WR-CALNAME:${escapeText(options.name)}`,
   ];
+  const dated = tasks.map((task) => ({ task, due: dueTime(task) }));
   const zones = new Map<string, number>();
-  for (const task of tasks) {
-    const zone = task.timezone ?? 'UTC';
-    if (task.recurrence === null || zone === 'UTC' || isDateOnly(task.dueAt, zone)) continue;
-    const year = zoned(task.dueAt, zone).year;
-    zones.set(zone, Math.min(zones.get(zone) ?? year, year));
+  for (const { task, due } of dated) {
+    if (task.recurrence === null || due.zone === 'UTC' || due.allDay) continue;
+    const { year } = due.local;
+    zones.set(due.zone, Math.min(zones.get(due.zone) ?? year, year));
   }
   for (const [zone, year] of zones) lines.push(...vtimezone(zone, year, options.now));
-  for (const task of tasks) lines.push(...eventLines(task, options));
+  for (const { task, due } of dated) lines.push(...eventLines(task, due, options));
   lines.push('END:VCALENDAR');
   return lines.map(foldLine).join(CRLF) + CRLF;
 }

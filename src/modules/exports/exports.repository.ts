@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import {
   type CommentRow,
@@ -29,6 +29,16 @@ export interface TaskPageKey {
   id: string;
 }
 
+/** A project's tasks after `after` in (created_at, id) order. */
+function taskPageWhere(projectId: string, after: TaskPageKey | null): SQL | undefined {
+  return and(
+    eq(tasks.projectId, projectId),
+    after === null
+      ? undefined
+      : sql`(${tasks.createdAt}, ${tasks.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`,
+  );
+}
+
 /**
  * One page of a project's tasks in (created_at, id) order, after `after`; the
  * `tasks_project_created_idx` index serves every page at the same cost.
@@ -43,14 +53,7 @@ export async function listTaskPage(
     .select({ ...taskColumns, assigneeEmail: users.email })
     .from(tasks)
     .leftJoin(users, eq(users.id, tasks.assigneeId))
-    .where(
-      and(
-        eq(tasks.projectId, projectId),
-        after === null
-          ? undefined
-          : sql`(${tasks.createdAt}, ${tasks.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`,
-      ),
-    )
+    .where(taskPageWhere(projectId, after))
     .orderBy(asc(tasks.createdAt), asc(tasks.id))
     .limit(limit);
 }
@@ -68,14 +71,7 @@ export async function listTaskIdPage(
   return db
     .select({ id: tasks.id, createdAt: tasks.createdAt })
     .from(tasks)
-    .where(
-      and(
-        eq(tasks.projectId, projectId),
-        after === null
-          ? undefined
-          : sql`(${tasks.createdAt}, ${tasks.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`,
-      ),
-    )
+    .where(taskPageWhere(projectId, after))
     .orderBy(asc(tasks.createdAt), asc(tasks.id))
     .limit(limit);
 }

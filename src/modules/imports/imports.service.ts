@@ -43,6 +43,11 @@ function refused(detail: string, code: string): AppError {
   });
 }
 
+/** Editors and above import: checked when the upload comes and again when the job applies it. */
+async function requireImporter(tx: Executor, projectId: string, userId: string): Promise<void> {
+  requireRole(await findRole(tx, projectId, userId), 'editor', 'project_not_found', 'import tasks');
+}
+
 /**
  * Which of the accepted formats a file is: Docket's JSON export when it is sent as JSON, else
  * one of the CSV formats by its header row.
@@ -98,12 +103,7 @@ export class ImportsService {
     json = false,
   ): Promise<UserJobRow> {
     return this.db.transaction(async (tx) => {
-      requireRole(
-        await findRole(tx, projectId, userId),
-        'editor',
-        'project_not_found',
-        'import tasks',
-      );
+      await requireImporter(tx, projectId, userId);
       const format = detectImportFormat(content, json);
       const job = await this.userJobs.create(tx, userId, 'import');
       const uploadId = newId();
@@ -190,12 +190,7 @@ export class ImportsService {
     context.signal.throwIfAborted();
 
     return this.db.transaction(async (tx) => {
-      requireRole(
-        await findRole(tx, projectId, userId),
-        'editor',
-        'project_not_found',
-        'import tasks',
-      );
+      await requireImporter(tx, projectId, userId);
       const ids = await this.insertPlan(tx, plan, userId, projectId);
       await deleteUpload(tx, upload.id);
       const result: ImportResult = {

@@ -17,6 +17,18 @@ export function eventJson(event: EventPublic): string {
   return text;
 }
 
+const positionCursors = new WeakMap<EventPosition, string>();
+
+/** An event's cursor, encoded once however many streams carry it (like `eventJson`). */
+function cursorOf(position: EventPosition): string {
+  let cursor = positionCursors.get(position);
+  if (cursor === undefined) {
+    cursor = encodePosition(position);
+    positionCursors.set(position, cursor);
+  }
+  return cursor;
+}
+
 /** Where a feed writes: the SSE response or the WebSocket of its connection. */
 export interface FeedSink {
   event(event: EventPublic, cursor: string): void;
@@ -140,7 +152,7 @@ export class Feed {
       this.#join(projectId);
     }
     if (!this.#projects.has(projectId)) return;
-    this.#sink.event(event, encodePosition(position));
+    this.#sink.event(event, cursorOf(position));
     if ((aboutMe && event.type === 'member.removed') || event.type === 'project.deleted') {
       this.#leave(projectId);
     }

@@ -8,7 +8,7 @@ import {
   sessions,
   users,
 } from '../../db/schema/index.js';
-import type { EventPosition } from '../activity/events.repository.js';
+import { committedColumns, type EventPosition } from '../activity/events.repository.js';
 
 export interface NewTicket {
   tokenHash: string;
@@ -110,17 +110,7 @@ export async function readReplay(
 ) {
   const { after, upTo } = range;
   return db
-    .select({
-      id: events.id,
-      seq: events.seq,
-      txid: sql<string>`${events.txid}::text`,
-      type: events.type,
-      projectId: events.projectId,
-      actorId: events.actorId,
-      entityId: events.entityId,
-      data: events.data,
-      createdAt: events.createdAt,
-    })
+    .select(committedColumns)
     .from(events)
     .where(
       and(
@@ -140,7 +130,7 @@ export async function readReplay(
 /** The position of the oldest event still kept, or `null` when the log is empty. */
 export async function readOldestPosition(db: Executor): Promise<EventPosition | null> {
   const [row] = await db
-    .select({ txid: sql<string>`${events.txid}::text`, seq: events.seq })
+    .select({ txid: committedColumns.txid, seq: events.seq })
     .from(events)
     .orderBy(asc(events.txid), asc(events.seq))
     .limit(1);

@@ -36,20 +36,15 @@ export async function claimDueReminders(
     .returning(taskColumns);
 }
 
-export interface Recipient {
-  email: string;
-  fullName: string | null;
-}
-
 /** The addresses reminders go to, by user id: active accounts only. */
-export async function findRecipients(
+export async function findRecipientEmails(
   tx: Executor,
   userIds: string[],
-): Promise<Map<string, Recipient>> {
+): Promise<Map<string, string>> {
   if (userIds.length === 0) return new Map();
   const rows = await tx
-    .select({ id: users.id, email: users.email, fullName: users.fullName })
+    .select({ id: users.id, email: users.email })
     .from(users)
     .where(and(inArray(users.id, userIds), eq(users.isActive, true)));
-  return new Map(rows.map(({ id, ...recipient }) => [id, recipient]));
+  return new Map(rows.map(({ id, email }) => [id, email]));
 }

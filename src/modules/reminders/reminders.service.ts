@@ -9,18 +9,32 @@ import { escapeHtml, type Mail } from '../../lib/mailer.js';
 import { insertEvents } from '../activity/events.repository.js';
 import { isDateOnly } from '../tasks/recurrence.js';
 import { toTaskPublic } from '../tasks/tasks.service.js';
-import { claimDueReminders, findRecipients, type Recipient } from './reminders.repository.js';
+import { claimDueReminders, findRecipientEmails } from './reminders.repository.js';
+
+// A formatter takes about a quarter of a millisecond to build, and a batch mails up to 500
+// reminders in a handful of zones: each (zone, style) is built once. Zones are stored canonical.
+const dueFormats = new Map<string, Intl.DateTimeFormat>();
+
+function dueFormat(timeZone: string, dateOnly: boolean): Intl.DateTimeFormat {
+  const key = `${dateOnly ? 'date' : 'date-time'} ${timeZone}`;
+  let format = dueFormats.get(key);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      dateStyle: 'full',
+      ...(dateOnly ? {} : { timeStyle: 'short' }),
+      timeZone,
+    });
+    dueFormats.set(key, format);
+  }
+  return format;
+}
 
 /** The due date as its reader would say it: in the task's time zone, without a time if it has none. */
 function dueText(task: TaskRow): string {
   const timeZone = task.timezone ?? 'UTC';
   const dueAt = task.dueAt ?? new Date(0);
   const dateOnly = isDateOnly(dueAt, timeZone);
-  const text = new Intl.DateTimeFormat('en-GB', {
-    dateStyle: 'full',
-    ...(dateOnly ? {} : { timeStyle: 'short' }),
-    timeZone,
-  }).format(dueAt);
+  const text = dueFormat(timeZone, dateOnly).format(dueAt);
   return dateOnly ? `on ${text}` : `${text} (${timeZone})`;
 }
 
@@ -98,11 +112,11 @@ export class RemindersService {
     );
     const recipientOf = (task: TaskRow) => task.assigneeId ?? task.createdBy;
     const ids = [...new Set(claimed.map(recipientOf).filter((id) => id !== null))];
-    const recipients = await findRecipients(tx, ids);
+    const emails = await findRecipientEmails(tx, ids);
     const mails: Mail[] = [];
     for (const task of claimed) {
-      const recipient = recipients.get(recipientOf(task) ?? '');
-      if (recipient !== undefined) mails.push(this.mail(task, recipient));
+      const to = emails.get(recipientOf(task) ?? '');
+      if (to !== undefined) mails.push(this.mail(task, to));
     }
     await this.jobs.sendMany(
       tx,
@@ -111,12 +125,12 @@ export class RemindersService {
     );
   }
 
-  private mail(task: TaskRow, recipient: Recipient): Mail {
+  private mail(task: TaskRow, to: string): Mail {
     const link = `${this.config.publicUrl}/tasks/${task.id}`;
     const due = task.dueAt === null ? 'It has no due date.' : `It is due ${dueText(task)}.`;
     const title = task.title.length > 150 ? `${task.title.slice(0, 150)}…` : task.title;
     return {
-      to: recipient.email,
+      to,
       subject: `Reminder: ${title}`,
       text: `A reminder for “${task.title}”. ${due}\n\n${link}\n`,
       html:

@@ -183,6 +183,12 @@ export function shiftLike(from: Date, to: Date, other: Date, timezone: string): 
 
 /** Whether `date` is local midnight in `timezone`: such a due date has no time of day. */
 export function isDateOnly(date: Date, timezone: string): boolean {
-  const local = Temporal.Instant.fromEpochMilliseconds(date.getTime()).toZonedDateTimeISO(timezone);
+  return isMidnight(
+    Temporal.Instant.fromEpochMilliseconds(date.getTime()).toZonedDateTimeISO(timezone),
+  );
+}
+
+/** `isDateOnly` of a time already placed in its zone. */
+export function isMidnight(local: Temporal.ZonedDateTime): boolean {
   return local.hour === 0 && local.minute === 0 && local.second === 0 && local.millisecond === 0;
 }

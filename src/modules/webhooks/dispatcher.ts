@@ -4,7 +4,12 @@ import type { EventSource, EventSubscription } from '../activity/event-relay.js'
 import { readCommittedEvents } from '../activity/events.repository.js';
 import { webhookDeliveryQueue } from './delivery.queue.js';
 import { matchesFilters } from './event-filter.js';
-import { enabledWebhooksOf, lockCursor, moveCursor } from './webhooks.repository.js';
+import {
+  type EnabledWebhook,
+  enabledWebhooksOf,
+  lockCursor,
+  moveCursor,
+} from './webhooks.repository.js';
 
 interface Logger {
   warn(object: object, message: string): void;
@@ -125,11 +130,16 @@ export class WebhookDispatcher {
       const projectIds = [
         ...new Set(settled.flatMap((row) => (row.projectId === null ? [] : [row.projectId]))),
       ];
-      const webhooks = await enabledWebhooksOf(tx, projectIds);
+      const webhooks = new Map<string, EnabledWebhook[]>();
+      for (const webhook of await enabledWebhooksOf(tx, projectIds)) {
+        const ofProject = webhooks.get(webhook.projectId);
+        if (ofProject === undefined) webhooks.set(webhook.projectId, [webhook]);
+        else ofProject.push(webhook);
+      }
       const jobs = [];
       for (const event of settled) {
-        for (const webhook of webhooks) {
-          if (webhook.projectId !== event.projectId) continue;
+        if (event.projectId === null) continue;
+        for (const webhook of webhooks.get(event.projectId) ?? []) {
           // A subscription hears what happened after it was made.
           if (webhook.createdAt > event.createdAt) continue;
           if (!matchesFilters(webhook.events, event.type)) continue;

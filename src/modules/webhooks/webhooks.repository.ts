@@ -70,11 +70,13 @@ export async function deleteWebhook(tx: Executor, id: string): Promise<void> {
   await tx.delete(webhooks).where(eq(webhooks.id, id));
 }
 
+export type EnabledWebhook = Pick<WebhookRow, 'id' | 'projectId' | 'events' | 'createdAt'>;
+
 /** The enabled subscriptions of these projects: the candidates for a batch of events. */
 export async function enabledWebhooksOf(
   db: Executor,
   projectIds: string[],
-): Promise<Pick<WebhookRow, 'id' | 'projectId' | 'events' | 'createdAt'>[]> {
+): Promise<EnabledWebhook[]> {
   if (projectIds.length === 0) return [];
   return db
     .select({
