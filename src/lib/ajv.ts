@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { EARLIEST_TIME, LATEST_TIME } from './schema-types.js';
 
 const base: Options = {
   allErrors: true,
@@ -9,8 +10,6 @@ const base: Options = {
   strict: false,
 };
 
-const EARLIEST = Date.parse('1000-01-01T00:00:00.000Z');
-const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
 // ajv-formats' own check (the grammar, real dates and times), which this one narrows.
 const rfc3339 = fullFormats['date-time'] as {
   validate: (value: string) => boolean;
@@ -26,7 +25,7 @@ const rfc3339 = fullFormats['date-time'] as {
 export function isStorableDateTime(value: string): boolean {
   if (!rfc3339.validate(value)) return false;
   const time = Date.parse(value);
-  return time >= EARLIEST && time <= LATEST;
+  return time >= EARLIEST_TIME && time <= LATEST_TIME;
 }
 
 function create(options: Options): Ajv {

@@ -51,8 +51,8 @@ const recurrence = nullable(Type.String({ minLength: 1, maxLength: RECURRENCE_MA
     'COUNT (occurrences from this one on), UNTIL, BYDAY, BYMONTHDAY, BYMONTH, BYYEARDAY, ' +
     'BYWEEKNO, BYSETPOS, BYHOUR, BYMINUTE, WKST. Needs `due_at` or `remind_at`. Completing ' +
     'the task creates the next occurrence, due (and reminded) as the rule says in `timezone`, ' +
-    'and hands the rule on to it; null stops the series and leaves past occurrences as they ' +
-    'are. An invalid rule, or one whose next occurrence cannot be found, is 422 ' +
+    'and hands the rule on to it (the series ends when that would fall after year 9999); null ' +
+    'stops the series and leaves past occurrences as they are. An invalid rule, or one whose next occurrence cannot be found, is 422 ' +
     '`invalid_recurrence`.',
   examples: ['FREQ=WEEKLY;BYDAY=MO', 'FREQ=MONTHLY;BYMONTHDAY=31'],
 });
