@@ -252,6 +252,24 @@ describe('Docket JSON', () => {
     }
     expect(await countRows(tasks, projectId)).toBe(0);
   });
+
+  it('when the JSON holds an escaped NUL or lone surrogate, then 422 names where at once and no job is queued', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const body =
+      '{"format":"docket.project-export","version":1,"members":[],' +
+      '"tasks":[{"id":"a","title":"ok\\u0000"},{"id":"b","title":"fine","labels":["\\ud800"]}],' +
+      '"comments":[{"task_id":"b","body":"x\\u0000"}]}';
+    const response = await startImport(t.app, owner, projectId, body, 'application/json');
+    expect(response.statusCode, response.body).toBe(422);
+    expect(response.json().errors).toEqual(
+      ['tasks.0.title', 'tasks.1.labels.0', 'comments.0.body'].map((field): unknown =>
+        expect.objectContaining({ location: 'body', field, code: 'invalid_character' }),
+      ),
+    );
+    expect(await t.app.db.select().from(importUploads)).not.toContainEqual(
+      expect.objectContaining({ projectId }),
+    );
+  });
 });
 
 describe('all or nothing', () => {
@@ -303,6 +321,27 @@ describe('all or nothing', () => {
       { row: 8, column: 'assignee_email', code: 'not_a_member' },
       { row: 9, column: 'id', code: 'duplicate' },
       { row: 11, column: 'labels', code: 'invalid_format' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when a date is outside the years 1000 to 9999 in UTC, then the row is reported, not moved to 19xx or failed in the database', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = [
+      'title,due_at,remind_at',
+      'Fine,1000-01-01,9999-12-31T23:59:59.999Z',
+      'Year 0,0000-01-01,',
+      'Year 50,0050-06-01T10:00:00Z,',
+      'Past 9999 by its offset,,9999-12-31T23:00:00-05:00',
+      'Before 1000 by its offset,1000-01-01T00:30:00+01:00,',
+    ].join('\r\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status).toBe('failed');
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 3, column: 'due_at', code: 'invalid_format' },
+      { row: 4, column: 'due_at', code: 'invalid_format' },
+      { row: 5, column: 'remind_at', code: 'invalid_format' },
+      { row: 6, column: 'due_at', code: 'invalid_format' },
     ]);
     expect(await countRows(tasks, projectId)).toBe(0);
   });
