@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
+import { expectProblem, REFUSED_BODIES, refusedCredentials } from '../helpers/refusals.js';
 
 const PUBLIC_URL = 'https://tasks.example.com';
 const t = useTestApp({ config: { workers: false, publicUrl: PUBLIC_URL }, captureLogs: true });
@@ -192,6 +193,53 @@ describe('calendar feed', () => {
     const huge = await feed('x'.repeat(500));
     expect(huge.statusCode).toBe(422);
     expect(huge.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('when the query or path is malformed, then a 422 names the field; an unknown project is 404 as for a wrong token', async () => {
+    const { token } = (await newToken(owner)).json<{ token: string }>();
+    const path = `/api/v1/projects/${projectId}/calendar.ics`;
+    for (const [url, location, field, code] of [
+      [`${path}?token=${token}&token=${token}`, 'query', 'token', 'invalid_type'],
+      [`${path}?token=${token}&format=ics`, 'query', 'format', 'unknown_field'],
+      [`${path}?token=`, 'query', 'token', 'too_short'],
+      [`${path}?token=dcal_%00`, 'query', 'token', 'invalid_character'],
+      [`/api/v1/projects/not-a-uuid/calendar.ics?token=${token}`, 'path', 'id', 'invalid_format'],
+    ] as const) {
+      const response = await t.app.inject({ url });
+      expectProblem(response, 422, 'validation_failed', url);
+      expect(response.json().errors, url).toEqual([
+        expect.objectContaining({ location, field, code }),
+      ]);
+    }
+    const unknown = await feed(token, '01900000-0000-7000-8000-000000000000');
+    expectProblem(unknown, 404, 'calendar_not_found', 'unknown project');
+    // A bearer token is no substitute for the feed token.
+    const bearer = await t.app.inject({ url: path, headers: owner.headers });
+    expectProblem(bearer, 422, 'validation_failed', 'bearer only');
+  });
+
+  it('when the token request has a bad body or credential, then a problem and the old token still works', async () => {
+    const { token } = (await newToken(owner)).json<{ token: string }>();
+    const url = `/api/v1/projects/${projectId}/calendar-token`;
+    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...owner.headers, 'content-type': type },
+        payload,
+      });
+      expectProblem(response, status, code, name);
+    }
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      expectProblem(await t.app.inject({ method: 'POST', url, headers }), 401, code, name);
+    }
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/projects/not-a-uuid/calendar-token',
+      headers: owner.headers,
+    });
+    expectProblem(malformed, 422, 'validation_failed', 'malformed id');
+    expect((await feed(token)).statusCode).toBe(200);
   });
 
   it('when a stranger or nobody asks for a token, then 404 and 401', async () => {
