@@ -5,6 +5,7 @@ import { events, importUploads, tasks } from '../../src/db/schema/index.js';
 import { useTestApp } from '../helpers/app.js';
 import { createProject, createProjectWithRoles, createTask } from '../helpers/projects.js';
 import { importQueue } from '../../src/jobs/exports.js';
+import { expectProblem, refusedCredentials } from '../helpers/refusals.js';
 import { reminderSweepQueue } from '../../src/jobs/reminders.js';
 import { newId } from '../../src/lib/ids.js';
 import { exportProject, importCsv, listAllTasks, startImport, waitForJob } from './helpers.js';
@@ -547,6 +548,45 @@ describe('the upload', () => {
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ code: 'payload_too_large' });
     expect(response.json<{ detail: string }>().detail).toContain('64 KiB');
+    const uploads = await t.app.db
+      .select()
+      .from(importUploads)
+      .where(eq(importUploads.projectId, projectId));
+    expect(uploads).toEqual([]);
+  });
+
+  it('when the credential is bad, the project id malformed or unknown, or the key too long, then a problem and no upload', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = 'title\r\nA\r\n';
+    const upload = (url: string, headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'text/csv', ...headers },
+        payload: csv,
+      });
+    const url = `/api/v1/projects/${projectId}/imports`;
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      expectProblem(await upload(url, headers), 401, code, name);
+    }
+    expectProblem(
+      await upload('/api/v1/projects/not-a-uuid/imports', owner.headers),
+      422,
+      'validation_failed',
+      'malformed id',
+    );
+    expectProblem(
+      await upload(`/api/v1/projects/${newId()}/imports`, owner.headers),
+      404,
+      'project_not_found',
+      'unknown project',
+    );
+    expectProblem(
+      await upload(url, { ...owner.headers, 'idempotency-key': 'k'.repeat(256) }),
+      422,
+      'validation_failed',
+      'long key',
+    );
     const uploads = await t.app.db
       .select()
       .from(importUploads)
