@@ -128,6 +128,33 @@ describe('calendar feed', () => {
     ]);
   });
 
+  it('when a task falls at the end of year 9999, then every date keeps four digits and the feed parses', async () => {
+    const project = await createProject(t.app, owner);
+    for (const body of [
+      { due_at: '9999-12-31T00:00:00.000Z' },
+      // Local midnight of 10000-01-01 in the zone: written in UTC instead.
+      { due_at: '9999-12-31T10:00:00.000Z', timezone: 'Pacific/Kiritimati' },
+      {
+        due_at: '9999-12-31T12:00:00.000Z',
+        timezone: 'Pacific/Kiritimati',
+        recurrence: 'FREQ=DAILY',
+      },
+    ]) {
+      await createTask(t.app, project, owner, body);
+    }
+    const { token } = (await newToken(owner, project)).json<{ token: string }>();
+    const response = await feed(token, project);
+    expect(response.statusCode).toBe(200);
+    const dates = response.body
+      .split('\r\n')
+      .filter((line) => /^(DTSTART|DTEND)[;:]/.test(line))
+      .map((line) => line.slice(line.lastIndexOf(':') + 1));
+    expect(dates).toEqual(['99991231', '99991231T100000Z', '99991231T120000Z']);
+    expect(response.body).toContain('DURATION:P1D');
+    expect(response.body).not.toContain('BEGIN:VTIMEZONE');
+    expect(events(response.body).events).toHaveLength(3);
+  });
+
   it('when the feed is asked for again with its ETag, then 304 until a task changes', async () => {
     const project = await createProject(t.app, owner);
     const task = await createTask(t.app, project, owner, { due_at: '2026-12-01T10:00:00.000Z' });

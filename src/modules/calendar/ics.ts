@@ -146,10 +146,19 @@ function ruleFor(rule: string, allDay: boolean): string {
   );
 }
 
+/**
+ * iCalendar years have four digits. A time near the end of year 9999 UTC can be in year 10000
+ * in a zone east of UTC; such a task is written in UTC, which always fits.
+ */
+function inLocalTime(task: CalendarTask): boolean {
+  return task.timezone !== null && zoned(task.dueAt, task.timezone).year <= 9999;
+}
+
 function eventLines(task: CalendarTask, options: CalendarOptions): string[] {
-  const zone = task.timezone ?? 'UTC';
+  const zone = inLocalTime(task) ? (task.timezone ?? 'UTC') : 'UTC';
   const allDay = isDateOnly(task.dueAt, zone);
   const local = zoned(task.dueAt, zone);
+  const nextDay = local.toPlainDate().add({ days: 1 });
   const lines = [
     'BEGIN:VEVENT',
     `UID:${task.id}@${options.host}`,
@@ -158,7 +167,8 @@ function eventLines(task: CalendarTask, options: CalendarOptions): string[] {
   if (allDay) {
     lines.push(
       `DTSTART;VALUE=DATE:${dateStamp(local)}`,
-      `DTEND;VALUE=DATE:${dateStamp(local.toPlainDate().add({ days: 1 }))}`,
+      // A date alone lasts one day (RFC 5545 §3.6.1); DTEND says so where its year fits.
+      nextDay.year <= 9999 ? `DTEND;VALUE=DATE:${dateStamp(nextDay)}` : 'DURATION:P1D',
     );
   } else if (task.recurrence !== null && zone !== 'UTC') {
     // Recurring: in the task's zone, so every occurrence keeps its local time.
@@ -188,7 +198,7 @@ export function buildCalendar(tasks: CalendarTask[], options: CalendarOptions): 
   ];
   const zones = new Map<string, number>();
   for (const task of tasks) {
-    const zone = task.timezone ?? 'UTC';
+    const zone = inLocalTime(task) ? (task.timezone ?? 'UTC') : 'UTC';
     if (task.recurrence === null || zone === 'UTC' || isDateOnly(task.dueAt, zone)) continue;
     const year = zoned(task.dueAt, zone).year;
     zones.set(zone, Math.min(zones.get(zone) ?? year, year));
