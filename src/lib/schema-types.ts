@@ -17,6 +17,13 @@ export function nullable<T extends TSchema & { type: string }>(
  * contract has a documented limit, so clients and linters know the largest value to expect.
  */
 export const UuidSchema = Type.String({ format: 'uuid', maxLength: 36 });
+/**
+ * The earliest and latest instants a time may be: what a JavaScript Date, PostgreSQL and an
+ * RFC 3339 answer all hold, and what the database reads back as it was written (it reads a
+ * year below 100 as 19xx or 20xx).
+ */
+export const EARLIEST_TIME = Date.parse('1000-01-01T00:00:00.000Z');
+export const LATEST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 /** RFC 3339, e.g. `2026-11-23T21:00:00.000Z`. */
 export const TimestampSchema = Type.String({ format: 'date-time', maxLength: 40 });
 /** The row version behind a strong `ETag`; it grows by one on every change. */

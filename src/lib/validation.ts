@@ -125,6 +125,13 @@ function findNul(value: unknown, path: string[], found: string[], depth: number)
   }
 }
 
+/** Where `value` holds text PostgreSQL cannot store (a NUL or a lone surrogate): at most 20 paths. */
+export function unstorableTextPaths(value: unknown): string[] {
+  const found: string[] = [];
+  findNul(value, [], found, 0);
+  return found;
+}
+
 /**
  * A `preValidation` hook: a U+0000 or a lone surrogate (`"\ud800"` in JSON) anywhere in the
  * path, query or body a route reads is a 422 naming the field. PostgreSQL text cannot store
@@ -141,9 +148,7 @@ export async function rejectNulCharacters(request: FastifyRequest): Promise<void
   ];
   for (const [location, value, declared] of parts) {
     if (declared === undefined) continue;
-    const found: string[] = [];
-    findNul(value, [], found, 0);
-    for (const field of found) {
+    for (const field of unstorableTextPaths(value)) {
       errors.push({
         location,
         field,

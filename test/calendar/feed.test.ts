@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
+import { expectProblem, REFUSED_BODIES, refusedCredentials } from '../helpers/refusals.js';
 
 const PUBLIC_URL = 'https://tasks.example.com';
 const t = useTestApp({ config: { workers: false, publicUrl: PUBLIC_URL }, captureLogs: true });
@@ -127,6 +128,33 @@ describe('calendar feed', () => {
     ]);
   });
 
+  it('when a task falls at the end of year 9999, then every date keeps four digits and the feed parses', async () => {
+    const project = await createProject(t.app, owner);
+    for (const body of [
+      { due_at: '9999-12-31T00:00:00.000Z' },
+      // Local midnight of 10000-01-01 in the zone: written in UTC instead.
+      { due_at: '9999-12-31T10:00:00.000Z', timezone: 'Pacific/Kiritimati' },
+      {
+        due_at: '9999-12-31T12:00:00.000Z',
+        timezone: 'Pacific/Kiritimati',
+        recurrence: 'FREQ=DAILY',
+      },
+    ]) {
+      await createTask(t.app, project, owner, body);
+    }
+    const { token } = (await newToken(owner, project)).json<{ token: string }>();
+    const response = await feed(token, project);
+    expect(response.statusCode).toBe(200);
+    const dates = response.body
+      .split('\r\n')
+      .filter((line) => /^(DTSTART|DTEND)[;:]/.test(line))
+      .map((line) => line.slice(line.lastIndexOf(':') + 1));
+    expect(dates).toEqual(['99991231', '99991231T100000Z', '99991231T120000Z']);
+    expect(response.body).toContain('DURATION:P1D');
+    expect(response.body).not.toContain('BEGIN:VTIMEZONE');
+    expect(events(response.body).events).toHaveLength(3);
+  });
+
   it('when the feed is asked for again with its ETag, then 304 until a task changes', async () => {
     const project = await createProject(t.app, owner);
     const task = await createTask(t.app, project, owner, { due_at: '2026-12-01T10:00:00.000Z' });
@@ -192,6 +220,53 @@ describe('calendar feed', () => {
     const huge = await feed('x'.repeat(500));
     expect(huge.statusCode).toBe(422);
     expect(huge.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('when the query or path is malformed, then a 422 names the field; an unknown project is 404 as for a wrong token', async () => {
+    const { token } = (await newToken(owner)).json<{ token: string }>();
+    const path = `/api/v1/projects/${projectId}/calendar.ics`;
+    for (const [url, location, field, code] of [
+      [`${path}?token=${token}&token=${token}`, 'query', 'token', 'invalid_type'],
+      [`${path}?token=${token}&format=ics`, 'query', 'format', 'unknown_field'],
+      [`${path}?token=`, 'query', 'token', 'too_short'],
+      [`${path}?token=dcal_%00`, 'query', 'token', 'invalid_character'],
+      [`/api/v1/projects/not-a-uuid/calendar.ics?token=${token}`, 'path', 'id', 'invalid_format'],
+    ] as const) {
+      const response = await t.app.inject({ url });
+      expectProblem(response, 422, 'validation_failed', url);
+      expect(response.json().errors, url).toEqual([
+        expect.objectContaining({ location, field, code }),
+      ]);
+    }
+    const unknown = await feed(token, '01900000-0000-7000-8000-000000000000');
+    expectProblem(unknown, 404, 'calendar_not_found', 'unknown project');
+    // A bearer token is no substitute for the feed token.
+    const bearer = await t.app.inject({ url: path, headers: owner.headers });
+    expectProblem(bearer, 422, 'validation_failed', 'bearer only');
+  });
+
+  it('when the token request has a bad body or credential, then a problem and the old token still works', async () => {
+    const { token } = (await newToken(owner)).json<{ token: string }>();
+    const url = `/api/v1/projects/${projectId}/calendar-token`;
+    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...owner.headers, 'content-type': type },
+        payload,
+      });
+      expectProblem(response, status, code, name);
+    }
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      expectProblem(await t.app.inject({ method: 'POST', url, headers }), 401, code, name);
+    }
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/projects/not-a-uuid/calendar-token',
+      headers: owner.headers,
+    });
+    expectProblem(malformed, 422, 'validation_failed', 'malformed id');
+    expect((await feed(token)).statusCode).toBe(200);
   });
 
   it('when a stranger or nobody asks for a token, then 404 and 401', async () => {

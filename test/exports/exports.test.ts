@@ -10,6 +10,7 @@ import { TASK_CSV_COLUMNS } from '../../src/modules/exports/task-csv.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { createProjectWithRoles, createTask } from '../helpers/projects.js';
+import { expectProblem, REFUSED_BODIES, refusedCredentials } from '../helpers/refusals.js';
 import { exportProject, startExport, waitForJob } from './helpers.js';
 
 const t = useTestApp({ config: { jobPollIntervalMs: 500 } });
@@ -243,6 +244,62 @@ describe('who may export and download', () => {
     }
     const after = await t.app.db.select({ n: sql<number>`count(*)::int` }).from(userJobs);
     expect(after[0]?.n).toBe(before[0]?.n);
+  });
+
+  it('when the body is malformed, not JSON or over 1 MiB, the credential is bad, or an id is malformed, then a problem and no job', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const count = async () =>
+      (await t.app.db.select({ n: sql<number>`count(*)::int` }).from(userJobs))[0]?.n;
+    const before = await count();
+    const url = `/api/v1/projects/${projectId}/exports`;
+    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...owner.headers, 'content-type': type },
+        payload,
+      });
+      expectProblem(response, status, code, name);
+    }
+    const download = `/api/v1/exports/${newId()}/download`;
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      const started = await t.app.inject({
+        method: 'POST',
+        url,
+        headers,
+        payload: { format: 'csv' },
+      });
+      expectProblem(started, 401, code, `export with ${name}`);
+      expectProblem(
+        await t.app.inject({ url: download, headers }),
+        401,
+        code,
+        `download with ${name}`,
+      );
+    }
+    for (const [method, path] of [
+      ['POST', '/api/v1/projects/not-a-uuid/exports'],
+      ['GET', '/api/v1/exports/not-a-uuid/download'],
+    ] as const) {
+      const response = await t.app.inject({
+        method,
+        url: path,
+        headers: owner.headers,
+        ...(method === 'POST' ? { payload: { format: 'csv' } } : {}),
+      });
+      expectProblem(response, 422, 'validation_failed', path);
+      expect(response.json().errors).toEqual([
+        expect.objectContaining({ location: 'path', field: 'id', code: 'invalid_format' }),
+      ]);
+    }
+    const longKey = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...owner.headers, 'idempotency-key': 'k'.repeat(256) },
+      payload: { format: 'csv' },
+    });
+    expectProblem(longKey, 422, 'validation_failed', 'long key');
+    expect(await count()).toBe(before);
   });
 
   it('when anyone but its owner asks for an export, then 404 export_not_found, as for an unknown id', async () => {

@@ -10,6 +10,7 @@ import {
   createTask,
 } from '../helpers/projects.js';
 import { importQueue } from '../../src/jobs/exports.js';
+import { expectProblem, refusedCredentials } from '../helpers/refusals.js';
 import { reminderSweepQueue } from '../../src/jobs/reminders.js';
 import { newId } from '../../src/lib/ids.js';
 import {
@@ -257,6 +258,24 @@ describe('Docket JSON', () => {
     }
     expect(await countRows(tasks, projectId)).toBe(0);
   });
+
+  it('when the JSON holds an escaped NUL or lone surrogate, then 422 names where at once and no job is queued', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const body =
+      '{"format":"docket.project-export","version":1,"members":[],' +
+      '"tasks":[{"id":"a","title":"ok\\u0000"},{"id":"b","title":"fine","labels":["\\ud800"]}],' +
+      '"comments":[{"task_id":"b","body":"x\\u0000"}]}';
+    const response = await startImport(t.app, owner, projectId, body, 'application/json');
+    expect(response.statusCode, response.body).toBe(422);
+    expect(response.json().errors).toEqual(
+      ['tasks.0.title', 'tasks.1.labels.0', 'comments.0.body'].map((field): unknown =>
+        expect.objectContaining({ location: 'body', field, code: 'invalid_character' }),
+      ),
+    );
+    expect(await t.app.db.select().from(importUploads)).not.toContainEqual(
+      expect.objectContaining({ projectId }),
+    );
+  });
 });
 
 describe('all or nothing', () => {
@@ -308,6 +327,27 @@ describe('all or nothing', () => {
       { row: 8, column: 'assignee_email', code: 'not_a_member' },
       { row: 9, column: 'id', code: 'duplicate' },
       { row: 11, column: 'labels', code: 'invalid_format' },
+    ]);
+    expect(await countRows(tasks, projectId)).toBe(0);
+  });
+
+  it('when a date is outside the years 1000 to 9999 in UTC, then the row is reported, not moved to 19xx or failed in the database', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = [
+      'title,due_at,remind_at',
+      'Fine,1000-01-01,9999-12-31T23:59:59.999Z',
+      'Year 0,0000-01-01,',
+      'Year 50,0050-06-01T10:00:00Z,',
+      'Past 9999 by its offset,,9999-12-31T23:00:00-05:00',
+      'Before 1000 by its offset,1000-01-01T00:30:00+01:00,',
+    ].join('\r\n');
+    const job = await importCsv(t.app, owner, projectId, csv);
+    expect(job.status).toBe('failed');
+    expect(job.error?.rows?.map(({ row, column, code }) => ({ row, column, code }))).toEqual([
+      { row: 3, column: 'due_at', code: 'invalid_format' },
+      { row: 4, column: 'due_at', code: 'invalid_format' },
+      { row: 5, column: 'remind_at', code: 'invalid_format' },
+      { row: 6, column: 'due_at', code: 'invalid_format' },
     ]);
     expect(await countRows(tasks, projectId)).toBe(0);
   });
@@ -513,6 +553,45 @@ describe('the upload', () => {
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ code: 'payload_too_large' });
     expect(response.json<{ detail: string }>().detail).toContain('64 KiB');
+    const uploads = await t.app.db
+      .select()
+      .from(importUploads)
+      .where(eq(importUploads.projectId, projectId));
+    expect(uploads).toEqual([]);
+  });
+
+  it('when the credential is bad, the project id malformed or unknown, or the key too long, then a problem and no upload', async () => {
+    const { projectId, owner } = await createProjectWithRoles(t.app);
+    const csv = 'title\r\nA\r\n';
+    const upload = (url: string, headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'text/csv', ...headers },
+        payload: csv,
+      });
+    const url = `/api/v1/projects/${projectId}/imports`;
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      expectProblem(await upload(url, headers), 401, code, name);
+    }
+    expectProblem(
+      await upload('/api/v1/projects/not-a-uuid/imports', owner.headers),
+      422,
+      'validation_failed',
+      'malformed id',
+    );
+    expectProblem(
+      await upload(`/api/v1/projects/${newId()}/imports`, owner.headers),
+      404,
+      'project_not_found',
+      'unknown project',
+    );
+    expectProblem(
+      await upload(url, { ...owner.headers, 'idempotency-key': 'k'.repeat(256) }),
+      422,
+      'validation_failed',
+      'long key',
+    );
     const uploads = await t.app.db
       .select()
       .from(importUploads)

@@ -56,6 +56,26 @@ describe('input the database or the router cannot take', () => {
     ]);
   });
 
+  it.each([
+    ['/api/v1/tasks', 'updated_since', '2016-12-31T23:59:60Z'],
+    ['/api/v1/tasks', 'due_after', '0000-01-01T00:00:00Z'],
+    ['/api/v1/tasks', 'due_before', '9999-12-31T23:00:00-05:00'],
+  ])(
+    'when %s?%s=%s, a time no database holds, then 422 names the query field',
+    async (path, field, value) => {
+      const owner = await createUser(t.app);
+      const response = await t.app.inject({
+        url: path,
+        query: { [field]: value },
+        headers: owner.headers,
+      });
+      expect(response.statusCode, response.body).toBe(422);
+      expect(response.json().errors).toEqual([
+        expect.objectContaining({ location: 'query', field, code: 'invalid_format' }),
+      ]);
+    },
+  );
+
   it('when the token endpoint gets a NUL character, then 400 invalid_request', async () => {
     const response = await t.app.inject({
       method: 'POST',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
+import { expectProblem, refusedCredentials } from '../helpers/refusals.js';
 
 const t = useTestApp();
 
@@ -80,6 +81,9 @@ describe('GET /jobs/{id}', () => {
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers['www-authenticate']).toContain('Bearer');
     expect((await getJob('not-a-uuid', owner)).statusCode).toBe(422);
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      expectProblem(await getJob(job.id, undefined, headers), 401, code, name);
+    }
   });
 
   it('when progress is out of range, then the service refuses it', async () => {

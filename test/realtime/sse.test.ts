@@ -4,6 +4,12 @@ import { events, realtimeTickets } from '../../src/db/schema/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
+import {
+  expectProblem,
+  expiredToken,
+  REFUSED_BODIES,
+  refusedCredentials,
+} from '../helpers/refusals.js';
 import { openSse, type SseClient, type SseEvent } from '../helpers/sse.js';
 
 let t: TestApp;
@@ -99,6 +105,32 @@ describe('GET /events/stream', () => {
     }
     const viaQuery = await stream('?last_event_id=%25%25', owner.headers);
     expect(viaQuery.status).toBe(400);
+  });
+
+  it('when a query parameter is unknown, repeated, too long or too many, or the token has expired, then 422 or 401 before any stream', async () => {
+    const owner = await createUser(t.app);
+    const id = '01900000-0000-7000-8000-000000000000';
+    for (const [query, headers, status, field] of [
+      ['?since=now', {}, 422, 'since'],
+      ['?last_event_id=a&last_event_id=b', {}, 422, 'last_event_id'],
+      [`?last_event_id=${'a'.repeat(65)}`, {}, 422, 'last_event_id'],
+      ['', { 'last-event-id': 'a'.repeat(65) }, 422, 'last-event-id'],
+      [
+        `?${Array.from({ length: 101 }, () => `project_id=${id}`).join('&')}`,
+        {},
+        422,
+        'project_id',
+      ],
+    ] as const) {
+      const client = await stream(query, { ...owner.headers, ...headers });
+      expect(client.status, query).toBe(status);
+      expect(JSON.parse(client.body()).errors, query).toEqual([expect.objectContaining({ field })]);
+    }
+    const expired = await stream('', {
+      authorization: `Bearer ${await expiredToken(t.app, owner)}`,
+    });
+    expect(expired.status).toBe(401);
+    expect(JSON.parse(expired.body())).toMatchObject({ code: 'invalid_token' });
   });
 
   it('when only some projects are asked for, then only their events come', async () => {
@@ -342,6 +374,25 @@ describe('POST /realtime/tickets', () => {
   it('when there is no token, then no ticket is made', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/api/v1/realtime/tickets' });
     expect(response.statusCode).toBe(401);
+  });
+
+  it('when the body is malformed, not JSON or over 1 MiB, or the token is made up or expired, then a problem and no ticket', async () => {
+    const owner = await createUser(t.app);
+    const url = '/api/v1/realtime/tickets';
+    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...owner.headers, 'content-type': type },
+        payload,
+      });
+      expectProblem(response, status, code, name);
+    }
+    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
+      expectProblem(await t.app.inject({ method: 'POST', url, headers }), 401, code, name);
+    }
+    const rows = await t.app.db.select().from(realtimeTickets);
+    expect(rows.filter((row) => row.userId === owner.user.id)).toEqual([]);
   });
 
   it('when a ticket is used, then it opens one stream as its user, stored hashed, and never again', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
+import { expiredToken } from '../helpers/refusals.js';
 import { isOpen, openWs, type WsClient } from '../helpers/ws-client.js';
 
 let t: TestApp;
@@ -50,6 +51,21 @@ describe('GET /ws', () => {
     }
     const badTicket = await openWs(`${base}/api/v1/ws?ticket=rtk_nope`);
     expect(isOpen(badTicket) ? 0 : badTicket.status).toBe(401);
+  });
+
+  it('when the token has expired or a query parameter is unknown, then 401 or 422 before the upgrade', async () => {
+    const user = await createUser(t.app);
+    const expired = await openWs(`${base}/api/v1/ws`, {
+      authorization: `Bearer ${await expiredToken(t.app, user)}`,
+    });
+    expect(isOpen(expired) ? 0 : expired.status).toBe(401);
+    const unknown = await openWs(`${base}/api/v1/ws?last_event_id=x`, user.headers);
+    expect(isOpen(unknown) ? 0 : unknown.status).toBe(422);
+    if (!isOpen(unknown)) {
+      expect(JSON.parse(unknown.body)).toMatchObject({
+        errors: [{ location: 'query', field: 'last_event_id', code: 'unknown_field' }],
+      });
+    }
   });
 
   it('when it is a plain GET, then it is 426 upgrade_required', async () => {

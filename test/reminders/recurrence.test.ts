@@ -124,6 +124,24 @@ describe('recurring tasks', () => {
     expect(await complete(second!)).toBeNull();
   });
 
+  it.each([
+    [{ due_at: '9999-12-31T12:00:00.000Z', recurrence: 'FREQ=DAILY' }],
+    [
+      {
+        due_at: '9999-12-30T12:00:00.000Z',
+        remind_at: '9999-12-31T12:00:00.000Z',
+        recurrence: 'FREQ=DAILY',
+      },
+    ],
+    [{ remind_at: '9999-12-31T23:00:00.000Z', recurrence: 'FREQ=DAILY' }],
+  ])(
+    'when the next occurrence would fall after year 9999 (%o), then completing ends the series',
+    async (body) => {
+      const task = await createTask(t.app, projectId, owner, body);
+      expect(await complete(task)).toBeNull();
+    },
+  );
+
   it('when recurrence is cleared, then completing creates nothing and earlier occurrences stay', async () => {
     const first = await createTask(t.app, projectId, owner, {
       due_at: '2026-06-01T07:00:00.000Z',
@@ -175,6 +193,8 @@ describe('recurring tasks', () => {
     expect(response.statusCode).toBe(422);
     expect(response.json()).toMatchObject({ code });
     expect(response.json().errors[0]).toMatchObject({ field: 'recurrence', code });
+    // The message speaks of the rule, never of the library's loop limits.
+    expect(response.body).not.toMatch(/iterations|all\(\)/);
   });
 
   it.each(['Mars/Olympus', '+01:00', 'Europe/Berlin; DROP TABLE tasks', ''])(

@@ -140,16 +140,46 @@ describe('reminders', () => {
     await waitFor(async () => (await reminderEvents(t.app, task.id)).length === 2, 'second');
   });
 
-  it('when remind_at is not a time, then 422', async () => {
-    const response = await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/projects/${projectId}/tasks`,
-      headers: owner.headers,
-      payload: { title: 'x', remind_at: 'tomorrow' },
-    });
-    expect(response.statusCode).toBe(422);
-    expect(response.json().errors[0]).toMatchObject({ field: 'remind_at' });
+  it.each([
+    ['remind_at', 'tomorrow'],
+    ['remind_at', '2026-12-01T09:00:00'],
+    // A leap second is RFC 3339, but no Date or database column holds it.
+    ['remind_at', '2016-12-31T23:59:60Z'],
+    ['due_at', '2016-12-31T23:59:60Z'],
+    // Years the database cannot store or reads back wrong, or past 9999 in UTC by the offset.
+    ['remind_at', '0000-01-01T00:00:00Z'],
+    ['remind_at', '0001-01-01T00:00:00Z'],
+    ['due_at', '0999-12-31T23:59:59.999Z'],
+    ['due_at', '9999-12-31T23:59:59.999-23:59'],
+  ])('when %s is %s, then 422 names it and nothing is stored', async (field, value) => {
+    const task = await createTask(t.app, projectId, owner);
+    for (const request of [
+      { method: 'POST' as const, url: `/api/v1/projects/${projectId}/tasks` },
+      { method: 'PATCH' as const, url: `/api/v1/tasks/${task.id}` },
+    ]) {
+      const response = await t.app.inject({
+        ...request,
+        headers: owner.headers,
+        payload: { title: 'x', [field]: value },
+      });
+      expect(response.statusCode, response.body).toBe(422);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json().errors).toEqual([
+        expect.objectContaining({ location: 'body', field, code: 'invalid_format' }),
+      ]);
+    }
+    const [stored] = await t.app.db.select().from(tasks).where(eq(tasks.id, task.id));
+    expect(stored).toMatchObject({ title: 'A task', remindAt: null, dueAt: null });
   });
+
+  it.each(['1000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2026-12-01T10:00:00+14:00'])(
+    'when remind_at is %s, the edge of what is kept, then it is stored as that instant',
+    async (value) => {
+      const task = await createTask(t.app, projectId, owner);
+      const changed = await patch(task.id, { remind_at: value });
+      expect(changed.remind_at).toBe(new Date(value).toISOString());
+    },
+  );
 });
 
 describe('reminders across instances and downtime', () => {

@@ -4,6 +4,7 @@ import type { App } from '../../src/app.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { createProjectWithRoles, type ProjectFixture } from '../helpers/projects.js';
+import { expectProblem, REFUSED_BODIES, refusedCredentials } from '../helpers/refusals.js';
 
 const PUBLIC_ADDRESS = '93.184.216.34';
 const DNS: Record<string, string[]> = {
@@ -115,6 +116,10 @@ describe('webhook subscriptions', () => {
       { method: 'POST' as const, url: `/api/v1/webhooks/${webhook.id}/rotate-secret` },
       { method: 'GET' as const, url: `/api/v1/webhooks/${webhook.id}/deliveries` },
       { method: 'POST' as const, url: `/api/v1/webhooks/${webhook.id}/ping` },
+      {
+        method: 'POST' as const,
+        url: `/api/v1/webhooks/${webhook.id}/deliveries/01900000-0000-7000-8000-000000000000/redeliver`,
+      },
     ];
     for (const [user, status] of [
       [fixture.editor, 403],
@@ -345,6 +350,91 @@ describe('webhook subscriptions', () => {
       headers: fixture.admin.headers,
     });
     expect(malformed.statusCode).toBe(422);
+  });
+
+  it('when a body is malformed, not JSON or over 1 MiB, or the credential is missing, made up or expired, then a problem says which and nothing changes', async () => {
+    const fixture = await createProjectWithRoles(ctx.app);
+    const webhook = await madeWebhook(ctx.app, fixture);
+    const delivery = '01900000-0000-7000-8000-000000000000';
+    const writes = [
+      ['POST', `/api/v1/projects/${fixture.projectId}/webhooks`],
+      ['PATCH', `/api/v1/webhooks/${webhook.id}`],
+      ['POST', `/api/v1/webhooks/${webhook.id}/rotate-secret`],
+      ['POST', `/api/v1/webhooks/${webhook.id}/ping`],
+      ['POST', `/api/v1/webhooks/${webhook.id}/deliveries/${delivery}/redeliver`],
+    ] as const;
+    for (const [method, url] of writes) {
+      for (const [name, type, payload, status, code] of REFUSED_BODIES) {
+        const response = await ctx.app.inject({
+          method,
+          url,
+          headers: { ...fixture.admin.headers, 'content-type': type },
+          payload,
+        });
+        expectProblem(response, status, code, `${method} ${url} with ${name}`);
+      }
+    }
+    const calls = [
+      ...writes,
+      ['GET', `/api/v1/projects/${fixture.projectId}/webhooks`],
+      ['GET', `/api/v1/webhooks/${webhook.id}`],
+      ['GET', `/api/v1/webhooks/${webhook.id}/deliveries`],
+      ['DELETE', `/api/v1/webhooks/${webhook.id}`],
+    ] as const;
+    for (const [name, headers, code] of await refusedCredentials(ctx.app, fixture.admin)) {
+      for (const [method, url] of calls) {
+        const response = await ctx.app.inject({ method, url, headers });
+        expectProblem(response, 401, code, `${method} ${url} with ${name}`);
+      }
+    }
+    const still = await ctx.app.inject({
+      url: `/api/v1/webhooks/${webhook.id}`,
+      headers: fixture.admin.headers,
+    });
+    expect(still.json()).toMatchObject({ version: 1, previous_secret_expires_at: null });
+    const deliveries = await ctx.app.inject({
+      url: `/api/v1/webhooks/${webhook.id}/deliveries`,
+      headers: fixture.admin.headers,
+    });
+    expect(deliveries.json()).toMatchObject({ items: [] });
+  });
+
+  it('when a list gets an unknown parameter or a cursor it did not issue, or a path id is malformed, then 422 or 400 name it', async () => {
+    const fixture = await createProjectWithRoles(ctx.app);
+    const webhook = await madeWebhook(ctx.app, fixture);
+    const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const lists = [
+      `/api/v1/projects/${fixture.projectId}/webhooks`,
+      `/api/v1/webhooks/${webhook.id}/deliveries`,
+    ];
+    for (const url of lists) {
+      for (const [query, status, code, field] of [
+        ['?since=yesterday', 422, 'validation_failed', 'since'],
+        ['?cursor=a&cursor=b', 422, 'validation_failed', 'cursor'],
+        [`?cursor=${'a'.repeat(600)}`, 422, 'validation_failed', 'cursor'],
+        ['?limit=ten', 422, 'validation_failed', 'limit'],
+        ['?cursor=', 400, 'invalid_cursor', null],
+        [`?cursor=${cursorOf({ after: 1 })}`, 400, 'invalid_cursor', null],
+        [`?cursor=${cursorOf(['2016-12-31T23:59:60Z', 'nope'])}`, 400, 'invalid_cursor', null],
+      ] as const) {
+        const response = await ctx.app.inject({ url: url + query, headers: fixture.admin.headers });
+        expectProblem(response, status, code, url + query);
+        if (field !== null) {
+          expect(response.json().errors, query).toEqual([
+            expect.objectContaining({ location: 'query', field }),
+          ]);
+        }
+      }
+    }
+    const malformed = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/webhooks/${webhook.id}/deliveries/not-a-uuid/redeliver`,
+      headers: fixture.admin.headers,
+    });
+    expectProblem(malformed, 422, 'validation_failed', 'redeliver');
+    expect(malformed.json().errors).toEqual([
+      expect.objectContaining({ location: 'path', field: 'delivery_id', code: 'invalid_format' }),
+    ]);
   });
 
   it('when a name resolves to a private address only at delivery, then the delivery is refused', async () => {

@@ -159,10 +159,17 @@ interface DueTime {
   allDay: boolean;
 }
 
+/**
+ * iCalendar years have four digits. A time near the end of year 9999 UTC can be in year 10000
+ * in a zone east of UTC; such a task is written in UTC, which always fits.
+ */
 function dueTime(task: CalendarTask): DueTime {
-  const zone = task.timezone ?? 'UTC';
-  const local = zoned(task.dueAt, zone);
-  return { zone, local, allDay: isMidnight(local) };
+  const inZone = task.timezone === null ? null : zoned(task.dueAt, task.timezone);
+  if (task.timezone !== null && inZone !== null && inZone.year <= 9999) {
+    return { zone: task.timezone, local: inZone, allDay: isMidnight(inZone) };
+  }
+  const utc = zoned(task.dueAt, 'UTC');
+  return { zone: 'UTC', local: utc, allDay: isMidnight(utc) };
 }
 
 function eventLines(
@@ -170,6 +177,7 @@ function eventLines(
   { zone, local, allDay }: DueTime,
   options: CalendarOptions,
 ): string[] {
+  const nextDay = local.toPlainDate().add({ days: 1 });
   const lines = [
     'BEGIN:VEVENT',
     `UID:${task.id}@${options.host}`,
@@ -178,7 +186,8 @@ function eventLines(
   if (allDay) {
     lines.push(
       `DTSTART;VALUE=DATE:${dateStamp(local)}`,
-      `DTEND;VALUE=DATE:${dateStamp(local.toPlainDate().add({ days: 1 }))}`,
+      // A date alone lasts one day (RFC 5545 §3.6.1); DTEND says so where its year fits.
+      nextDay.year <= 9999 ? `DTEND;VALUE=DATE:${dateStamp(nextDay)}` : 'DURATION:P1D',
     );
   } else if (task.recurrence !== null && zone !== 'UTC') {
     // Recurring: in the task's zone, so every occurrence keeps its local time.

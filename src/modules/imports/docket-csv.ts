@@ -157,7 +157,11 @@ export function planDocketCsv(
       if (text === '') continue;
       const parsed = parseDate(text);
       if (parsed === null)
-        fail(column, 'invalid_format', `${column} is not an ISO 8601 date-time.`);
+        fail(
+          column,
+          'invalid_format',
+          `${column} is not an ISO 8601 date-time from year 1000 to 9999.`,
+        );
       dates[column] = parsed;
     }
 

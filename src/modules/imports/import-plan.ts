@@ -1,4 +1,5 @@
 import type { JobRowError, TaskRow } from '../../db/schema/index.js';
+import { EARLIEST_TIME, LATEST_TIME } from '../../lib/schema-types.js';
 
 /** A task to create, as read from one row. */
 export interface PlannedTask {
@@ -206,9 +207,17 @@ function zoneOffsetMs(timeZone: string, utcMs: number): number {
 
 /**
  * An ISO 8601 date or date-time. A date alone is midnight UTC; a time without an offset is
- * read in `timeZone` (IANA) when one is given, else in UTC. Null when the text is not one.
+ * read in `timeZone` (IANA) when one is given, else in UTC. Null when the text is not one, or
+ * is outside the years 1000 to 9999 in UTC that a task's times may hold.
  */
 export function parseDate(text: string, timeZone: string | null = null): Date | null {
+  const date = parseIsoDate(text, timeZone);
+  if (date === null) return null;
+  const time = date.getTime();
+  return time >= EARLIEST_TIME && time <= LATEST_TIME ? date : null;
+}
+
+function parseIsoDate(text: string, timeZone: string | null): Date | null {
   const match = ISO_DATE.exec(text.trim());
   if (match === null) return null;
   const [, y, mo, d, h, mi, s, frac, offset] = match;
@@ -221,6 +230,8 @@ export function parseDate(text: string, timeZone: string | null = null): Date | 
   const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
     return null;
+  // Date.UTC reads a year below 100 as 19xx; such years are out of range anyway.
+  if (year < 1000) return null;
   const local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const check = new Date(local);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;

@@ -67,7 +67,9 @@ export const importsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'n > 1 makes a subtask of the nearest task above with INDENT n − 1; `note` rows become ' +
           'comments on the task above; `section` rows label the tasks below them with the ' +
           "section's name; ISO dates become `due_at` (natural-language dates are left out).\n\n" +
-          'Any other header is 422 at once. The job then checks every row; if any is refused, ' +
+          'Any other header is 422 at once, and so is a JSON export holding text the database ' +
+          'cannot store (an escaped NUL or lone surrogate: `invalid_character`, naming the field). ' +
+          'Dates are read from year 1000 to 9999 in UTC; others are refused rows. The job then checks every row; if any is refused, ' +
           'nothing is imported and the job fails with `error.code` `import_invalid` and ' +
           '`error.rows` (row, column, code, message; the header is row 1). Otherwise every row ' +
           'is applied in one transaction, with the usual `task.created` and `comment.created` ' +

@@ -7,6 +7,7 @@ import type { Payload } from '../../jobs/queues.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
+import { unstorableTextPaths } from '../../lib/validation.js';
 import { insertEvents } from '../activity/events.repository.js';
 import { insertComments } from '../comments/comments.repository.js';
 import { toCommentPublic } from '../comments/comments.service.js';
@@ -56,6 +57,18 @@ export function detectImportFormat(content: string, json = false): ImportFormat 
   if (json) {
     const file = readDocketExport(content);
     if (typeof file === 'string') throw refused(file, 'unknown_format');
+    // Escaped in the JSON (`\u0000`), they pass the request's own check; the database refuses them.
+    const unstorable = unstorableTextPaths(file);
+    if (unstorable.length > 0) {
+      throw new AppError('validation_failed', 'The export holds text that cannot be stored.', {
+        errors: unstorable.map((field) => ({
+          location: 'body' as const,
+          field,
+          message: 'must not contain the NUL character (U+0000) or a lone UTF-16 surrogate',
+          code: 'invalid_character',
+        })),
+      });
+    }
     return 'docket_json';
   }
   let header: string[] | undefined;

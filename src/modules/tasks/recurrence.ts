@@ -37,8 +37,9 @@ export class RecurrenceError extends Error {
   constructor(
     readonly field: 'recurrence' | 'timezone',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'RecurrenceError';
   }
 }
@@ -157,9 +158,12 @@ export function nextOccurrence(rule: string, timezone: string, anchor: Date): Oc
     });
     next = recurrence.next(start, false);
   } catch (error) {
+    // The library's own text names its loop limits (`Maximum iterations (2000) exceeded in
+    // all()`), which tells a client nothing; the cause stays on the error for the log.
     throw new RecurrenceError(
       'recurrence',
-      `no next occurrence can be computed (${error instanceof Error ? error.message : 'invalid rule'})`,
+      'has no next occurrence that can be found: the rule may never match (e.g. BYMONTH=2;BYMONTHDAY=30)',
+      { cause: error },
     );
   }
   if (next === null) return null;

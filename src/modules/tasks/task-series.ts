@@ -1,5 +1,6 @@
 import type { TaskRow } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
+import { LATEST_TIME } from '../../lib/schema-types.js';
 import {
   canonicalTimezone,
   nextOccurrence,
@@ -85,7 +86,8 @@ export function seriesChanges(
 /**
  * The occurrence after `done` by `rule`, as a new task `id`: due (and reminded) as the rule says
  * in the task's time zone, the reminder keeping its local distance from the due date, the rule
- * handed on (`COUNT` counting down). Null when the series has ended.
+ * handed on (`COUNT` counting down). Null when the series has ended, and when its next date
+ * would fall after the latest time a task may hold (year 9999).
  */
 export function nextOccurrenceOf(
   done: TaskRow,
@@ -103,6 +105,10 @@ export function nextOccurrenceOf(
     throw asProblem(error);
   }
   if (next === null) return null;
+  const dueAt = done.dueAt === null ? null : next.at;
+  const remindAt = done.remindAt === null ? null : shiftLike(anchor, next.at, done.remindAt, zone);
+  if (dueAt !== null && dueAt.getTime() > LATEST_TIME) return null;
+  if (remindAt !== null && remindAt.getTime() > LATEST_TIME) return null;
   return {
     id,
     projectId: done.projectId,
@@ -113,8 +119,8 @@ export function nextOccurrenceOf(
     priority: done.priority,
     labels: done.labels,
     assigneeId: done.assigneeId,
-    dueAt: done.dueAt === null ? null : next.at,
-    remindAt: done.remindAt === null ? null : shiftLike(anchor, next.at, done.remindAt, zone),
+    dueAt,
+    remindAt,
     recurrence: next.rule,
     timezone: done.timezone,
     seriesId: done.seriesId ?? done.id,

@@ -33,14 +33,15 @@ const position = Type.Number({ description: 'Manual ordering; any finite number.
 const dueAt = nullable(time, {
   description:
     'When the task is due. Local midnight in the task’s `timezone` (UTC when none) means a date ' +
-    'without a time of day: the calendar feed shows it as an all-day event.',
+    'without a time of day: the calendar feed shows it as an all-day event. Like every time ' +
+    'sent, from year 1000 to 9999 in UTC; a leap second (`:60`) is refused.',
   examples: ['2026-11-23T09:00:00.000Z'],
 });
 const remindAt = nullable(time, {
   description:
     'When the assignee (or, for an unassigned task, its creator) gets a reminder mail and a ' +
     '`task.reminder` event, once. Moving it plans the reminder again; a done or canceled task ' +
-    'is not reminded.',
+    'is not reminded. From year 1000 to 9999 in UTC.',
   examples: ['2026-11-23T08:30:00.000Z'],
 });
 const recurrence = nullable(Type.String({ minLength: 1, maxLength: RECURRENCE_MAX_LENGTH }), {
@@ -50,8 +51,8 @@ const recurrence = nullable(Type.String({ minLength: 1, maxLength: RECURRENCE_MA
     'COUNT (occurrences from this one on), UNTIL, BYDAY, BYMONTHDAY, BYMONTH, BYYEARDAY, ' +
     'BYWEEKNO, BYSETPOS, BYHOUR, BYMINUTE, WKST. Needs `due_at` or `remind_at`. Completing ' +
     'the task creates the next occurrence, due (and reminded) as the rule says in `timezone`, ' +
-    'and hands the rule on to it; null stops the series and leaves past occurrences as they ' +
-    'are. An invalid rule, or one whose next occurrence cannot be found, is 422 ' +
+    'and hands the rule on to it (the series ends when that would fall after year 9999); null ' +
+    'stops the series and leaves past occurrences as they are. An invalid rule, or one whose next occurrence cannot be found, is 422 ' +
     '`invalid_recurrence`.',
   examples: ['FREQ=WEEKLY;BYDAY=MO', 'FREQ=MONTHLY;BYMONTHDAY=31'],
 });
