@@ -17,6 +17,7 @@ import { testConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { JobQueue } from '../src/jobs/job-queue.js';
 import { exportQueue } from '../src/jobs/exports.js';
+import { startFlags } from './process.js';
 import { Mailer } from '../src/lib/mailer.js';
 import { createServices } from '../src/services.js';
 
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
         [
           '--expose-gc',
           // The V8 settings of `npm start` and `npm run worker`.
-          '--max-semi-space-size=16',
+          ...startFlags(),
           // e.g. BENCH_NODE_ARGS=--max-semi-space-size=8 to try other V8 settings on the worker.
           ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
           '--import',

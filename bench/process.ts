@@ -128,6 +128,12 @@ export async function startServer(options: StartOptions): Promise<Started> {
   };
 }
 
+/** The V8 flags `npm start` gives Node (package.json), so the bench runs Docket as it ships. */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 /** Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS), or null if gone. */
 export function readRss(pid: number): number | null {
   try {

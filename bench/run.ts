@@ -19,6 +19,7 @@ import {
   readCpuMsOfAll,
   readRss,
   RssSampler,
+  startFlags,
   startServer,
   type Started,
 } from './process.js';
@@ -665,9 +666,9 @@ async function startDocket(redis: boolean): Promise<Started> {
     name: 'docket',
     command: process.execPath,
     // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=bench/results`, to profile the server.
-    // As `npm start` and the Dockerfile run it.
+    // As `npm start` runs it.
     args: [
-      '--max-semi-space-size=16',
+      ...startFlags(),
       ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       'dist/server.js',
     ],
