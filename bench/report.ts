@@ -5,7 +5,7 @@ export interface Row {
   scenario: string;
   measurement: Measurement | null;
   /** RSS of the server process: before the scenario, peak during it, and (where measured) after. */
-  rss: { rest: number; peak: number; after?: number } | null;
+  rss: { rest: number; peak: number; after?: number; series?: number[] } | null;
   note?: string;
   /** Docket ÷ floor req/s, where the floor ran the scenario interleaved with it. */
   ratio?: number;

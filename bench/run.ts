@@ -52,6 +52,7 @@ const SCENARIOS = [
   'create',
   'patch',
   'mix',
+  'soak',
   'login',
   'login-storm',
 ] as const;
@@ -68,7 +69,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     redis: { type: 'boolean', default: true },
     'no-redis': { type: 'boolean', default: false },
-    soak: { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string', default: '300' },
     reseed: { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
     'no-floor': { type: 'boolean', default: false },
@@ -88,7 +89,7 @@ if (flags.help) {
   --only <a,b,...>        scenarios: ${SCENARIOS.join(', ')}
                           (health = GET /health/live, a check of the harness; not in the default)
   --redis / --no-redis    also run the Redis configuration (default on)
-  --soak                  run the mixed scenario (memory target) for 5 minutes
+  --soak-seconds <s>      length of the soak: the mixed load, RSS sampled throughout (default 300)
   --reseed                rebuild the bench database even if it matches
   --skip-build            use the existing dist/ instead of running npm run build
   --no-floor              skip the floor reference server
@@ -106,7 +107,7 @@ const warmup = Number(flags.warmup);
 const repeat = Math.max(1, Math.floor(Number(flags.repeat)));
 const connections = Number(flags.connections);
 const loginConnections = Number(flags['login-connections']);
-const soakSeconds = 300;
+const soakSeconds = Number(flags['soak-seconds']);
 // `health` (GET /health/live) only checks the harness itself; it runs when asked for.
 const selected = new Set<Scenario>(
   flags.only
@@ -343,6 +344,8 @@ async function measure(
     repeat?: number;
     /** 304 is the answer sought (a conditional request): counted as a success. */
     notModified?: boolean;
+    /** Keep every RSS sample in the row (the soak's growth is read from them). */
+    keepSeries?: boolean;
   } = {},
 ): Promise<Measurement> {
   const status = await probe(ctx.server.baseUrl, requests[0] ?? {});
@@ -399,7 +402,12 @@ async function measure(
     config: ctx.config,
     scenario,
     measurement: m,
-    rss: { rest, peak: rss.peak, ...(after === undefined ? {} : { after }) },
+    rss: {
+      rest,
+      peak: rss.peak,
+      ...(after === undefined ? {} : { after }),
+      ...(options.keepSeries ? { series: rss.series } : {}),
+    },
     note,
     ...(ctx.ratios.has(scenario) ? { ratio: ctx.ratios.get(scenario) } : {}),
   });
@@ -478,27 +486,19 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
   }
   if (has('create')) await measure(ctx, 'create', [createRequest(f)]);
   if (has('patch')) await measure(ctx, 'patch', [patchRequest(f)]);
+  const mixed = () =>
+    weighted([
+      { weight: 50, request: getTaskRequest(f) },
+      { weight: 20, request: listRequest(f, null) },
+      { weight: 10, request: filterRequest(f, `label=${FILTER_LABEL}`) },
+      { weight: 10, request: createRequest(f) },
+      { weight: 10, request: patchRequest(f) },
+    ]);
   if (has('mix')) {
-    const seconds = flags.soak ? soakSeconds : duration;
-    const m = await measure(
-      ctx,
-      'mix',
-      [
-        weighted([
-          { weight: 50, request: getTaskRequest(f) },
-          { weight: 20, request: listRequest(f, null) },
-          { weight: 10, request: filterRequest(f, `label=${FILTER_LABEL}`) },
-          { weight: 10, request: createRequest(f) },
-          { weight: 10, request: patchRequest(f) },
-        ]),
-      ],
-      {
-        seconds,
-        after: true,
-        note: `80 % reads / 20 % writes, ${seconds}s`,
-        ...(flags.soak ? { repeat: 1 } : {}),
-      },
-    );
+    const m = await measure(ctx, 'mix', [mixed()], {
+      after: true,
+      note: `80 % reads / 20 % writes, ${duration}s`,
+    });
     const row = ctx.rows[ctx.rows.length - 1];
     if (row?.rss) {
       const { rest, peak, after } = row.rss;
@@ -515,6 +515,28 @@ async function runScenarios(ctx: RunContext, targets: Target[]): Promise<void> {
         target: 'RSS back near its start 5 s after',
         measured: `${mb(rest)} → ${mb(peak)} → ${after === undefined ? '-' : mb(after)} MB`,
         verdict: verdict(m.failed ? null : near),
+      });
+    }
+  }
+  if (has('soak')) {
+    // The mixed load for minutes on end: memory that grows with the requests served shows as a
+    // later minute's peak above the first's.
+    const m = await measure(ctx, 'soak', [mixed()], {
+      seconds: soakSeconds,
+      repeat: 1,
+      keepSeries: true,
+      note: `the mix for ${soakSeconds}s`,
+    });
+    const series = ctx.rows[ctx.rows.length - 1]?.rss?.series ?? [];
+    const minute = Math.min(240, Math.floor(series.length / 3)); // 250 ms samples
+    if (minute > 0) {
+      const first = Math.max(...series.slice(0, minute));
+      const last = Math.max(...series.slice(-minute));
+      targets.push({
+        config: ctx.config,
+        target: `no RSS growth over a ${soakSeconds}s soak (last vs first minute peak < +10 MB)`,
+        measured: `${mb(first)} → ${mb(last)} MB`,
+        verdict: verdict(m.failed ? null : last - first < 10 * 1024 * 1024),
       });
     }
   }
@@ -685,7 +707,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `scale ${scale}, ${duration}s per scenario after ${warmup}s warm-up, ${connections} connections` +
-      `${flags.soak ? ', soak' : ''}`,
+      `${selected.has('soak') ? `, ${soakSeconds}s soak` : ''}`,
   );
   const seeded = await seed({ scale, reseed: flags.reseed });
   if (!flags['skip-build']) {
@@ -771,7 +793,7 @@ async function main(): Promise<void> {
           warmup,
           connections,
           loginConnections,
-          soak: flags.soak,
+          soakSeconds: selected.has('soak') ? soakSeconds : null,
           redis: withRedis,
         },
         seed: seeded,
