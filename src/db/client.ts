@@ -141,16 +141,24 @@ async function migratePostgresLocked(url: string): Promise<void> {
 
 /**
  * Runs SQL text already compiled (with its parameters) on the driver itself, skipping the ORM's
- * query building and row mapping: for hot read paths whose text is compiled once. Planned for
- * its parameters each time, as the ORM's own queries are. Rows come as the driver reads them.
+ * query building and row mapping: for hot read paths whose text is compiled once. Rows come as
+ * the driver reads them. By default the statement is planned for its parameters each time, as
+ * the ORM's own queries are; `prepare` keeps it as a named statement per connection, so
+ * PostgreSQL may reuse one plan for every set of values (only where no value changes which plan
+ * is best).
  */
-export async function rawQuery<T>(db: Database, text: string, params: unknown[]): Promise<T[]> {
+export async function rawQuery<T>(
+  db: Database,
+  text: string,
+  params: unknown[],
+  { prepare = false }: { prepare?: boolean } = {},
+): Promise<T[]> {
   const client = (db as unknown as { $client: unknown }).$client;
   if (client instanceof PGlite) return (await client.query<T>(text, params)).rows;
   const rows = await (client as postgres.Sql).unsafe(
     text,
     params as postgres.ParameterOrJSON<never>[],
-    { prepare: false },
+    { prepare },
   );
   return rows as unknown as T[];
 }

@@ -375,6 +375,27 @@ function taskListShape(filters: TaskFilters, sort: TaskSort, after: TaskKeyset |
   ].join('|');
 }
 
+/**
+ * A list with no filter but its scope and cursor: its best plan is the same for every project,
+ * user and cursor (walk the scope's index in the sort's order), so its statement is prepared and
+ * its plan reused, which saves planning a large statement on every page. A filter's values
+ * decide between plans (a rare label is best found through its index, a common one by walking
+ * the sort order), so filtered lists are planned for their values each time.
+ */
+function planIsValueFree(filters: TaskFilters): boolean {
+  return (
+    !filters.statuses?.length &&
+    !filters.priorities?.length &&
+    filters.assigneeId === undefined &&
+    !filters.labels?.length &&
+    filters.dueBefore === undefined &&
+    filters.dueAfter === undefined &&
+    filters.q === undefined &&
+    filters.parentId === undefined &&
+    filters.updatedSince === undefined
+  );
+}
+
 /** A task page row as PostgreSQL serialised it, with what the next cursor needs. */
 export interface TaskJsonRow {
   /** The task exactly as `TaskPublicSchema` serialises it; `null` when it must go that way. */
@@ -415,6 +436,7 @@ export async function listTaskJson(
     db,
     compiled.sql,
     fillPlaceholders(compiled.params, taskListValues(filters, after, limit)),
+    { prepare: planIsValueFree(filters) },
   );
 }
 
@@ -467,6 +489,7 @@ export async function listTaskJsonWithAccess(
     db,
     compiled.sql,
     fillPlaceholders(compiled.params, taskListValues(filters, after, limit)),
+    { prepare: planIsValueFree(filters) },
   );
   const first = rows[0];
   return {
