@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { projectMembers, projects, tasks } from '../../db/schema/index.js';
 
@@ -24,15 +24,18 @@ export function prepareFindRoleAndVersion(db: Database) {
 /**
  * One digest of the id and change version of every project the user is a member of: it moves
  * when any of them changes and when the set itself does (joining, leaving, a deleted project).
+ * The versions are read from `projects_id_change_version_idx` (migration 0013), not the rows.
  */
+export function memberVersionsDigest(userId: SQL | Placeholder): SQL<string> {
+  return sql<string>`(select coalesce(md5(string_agg(p.id::text || ':' || p.change_version, ',' order by p.id)), '')
+    from ${projectMembers} m join ${projects} p on p.id = m.project_id
+    where m.user_id = ${userId})`;
+}
+
 export function prepareMemberVersionsDigest(db: Database) {
   return db
-    .select({
-      digest: sql<string>`coalesce(md5(string_agg(${projects.id}::text || ':' || ${projects.changeVersion}, ',' order by ${projects.id})), '')`,
-    })
-    .from(projectMembers)
-    .innerJoin(projects, eq(projects.id, projectMembers.projectId))
-    .where(eq(projectMembers.userId, sql.placeholder('userId')))
+    .select({ digest: memberVersionsDigest(sql.placeholder('userId')) })
+    .from(sql`(select 1) as one`)
     .prepare('member_projects_versions');
 }
 

@@ -2,6 +2,7 @@ import { and, eq, fillPlaceholders, getTableColumns, type SQL, sql } from 'drizz
 import { type Database, type Executor, rawQuery, resultRows } from '../../db/client.js';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { projectMembers, type TaskRow, tasks } from '../../db/schema/index.js';
+import { memberVersionsDigest } from '../projects/project-versions.repository.js';
 import type { Role } from '../projects/roles.js';
 import type { TaskSort } from './tasks.schemas.js';
 
@@ -466,9 +467,7 @@ export async function listTaskJsonWithAccess(
     const { sql: page, params } = buildTaskJsonQuery(db, filters, sort, after, limit);
     const access =
       filters.projectId === null
-        ? sql`select 'member' as role, (select coalesce(md5(string_agg(p.id::text || ':' || p.change_version, ',' order by p.id)), '')
-            from project_members m join projects p on p.id = m.project_id
-            where m.user_id = ${placeholder('userId', null)}) as version`
+        ? sql`select 'member' as role, ${memberVersionsDigest(sql.placeholder('userId'))} as version`
         : sql`select (select m.role::text from project_members m
               where m.project_id = ${placeholder('projectId', null)} and m.user_id = ${placeholder('userId', null)}) as role,
             (select p.change_version from projects p where p.id = ${placeholder('projectId', null)}) as version`;
