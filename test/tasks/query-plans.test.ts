@@ -17,7 +17,6 @@ import {
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { createProject } from '../helpers/projects.js';
-import { memberVersionsDigest } from '../../src/modules/projects/project-versions.repository.js';
 import { postgresAvailable } from '../helpers/services.js';
 
 /**
@@ -166,39 +165,6 @@ describe.skipIf(!pgOk)('query plans on 120 000 tasks', () => {
       'events_project_seq_idx',
       'activity deep page',
     );
-  });
-
-  it('when a member of hundreds of projects lists across them, then the versions of the tag come from projects_id_change_version_idx', async () => {
-    const wide = await createUser(t.app);
-    await t.app.db.execute(sql`
-      insert into projects (id, name) select gen_random_uuid(), 'wide ' || n from generate_series(1, 2000) as n`);
-    await t.app.db.execute(sql`
-      insert into project_members (project_id, user_id, role)
-      select id, ${wide.user.id}::uuid, 'viewer' from projects where name like 'wide %' order by id limit 300`);
-    // What autovacuum keeps up on a live server: the visibility map an index-only scan relies on.
-    await client.unsafe('vacuum analyze projects');
-    await client.unsafe('analyze project_members');
-    const found = await explain(
-      t.app.db
-        .select({ digest: memberVersionsDigest(sql`${wide.user.id}::uuid`) })
-        .from(sql`(select 1) as one`)
-        .toSQL(),
-    );
-    const summary = describePlan(found);
-    expect(
-      found.some(
-        (node) =>
-          node['Node Type'] === 'Index Only Scan' &&
-          node['Index Name'] === 'projects_id_change_version_idx',
-      ),
-      summary,
-    ).toBe(true);
-    expect(
-      found.some(
-        (node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'projects',
-      ),
-      summary,
-    ).toBe(false);
   });
 
   it('when the relay reads after its cursor, then events_txid_seq_idx serves it in order', async () => {

@@ -24,7 +24,6 @@ export function prepareFindRoleAndVersion(db: Database) {
 /**
  * One digest of the id and change version of every project the user is a member of: it moves
  * when any of them changes and when the set itself does (joining, leaving, a deleted project).
- * The versions are read from `projects_id_change_version_idx` (migration 0013), not the rows.
  */
 export function memberVersionsDigest(userId: SQL | Placeholder): SQL<string> {
   return sql<string>`(select coalesce(md5(string_agg(p.id::text || ':' || p.change_version, ',' order by p.id)), '')
