@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createValidators } from './lib/ajv.js';
+import { sharedSerializers } from './lib/shared-serializers.js';
 import { rejectNulCharacters } from './lib/validation.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { Mailer } from './lib/mailer.js';
@@ -166,6 +167,7 @@ async function assembleApp(
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
