@@ -36,3 +36,19 @@ export function listNotModified(header: string | undefined, etag: string): boole
 export function sendNotModified(reply: FastifyReply): FastifyReply {
   return reply.code(304).send();
 }
+
+/**
+ * Sends a list answer with its tag: 304 when `page` is null (the tag still matched), a body
+ * already serialised as JSON text as it is, or a page for the route's schema serialiser.
+ */
+export function sendList(
+  reply: FastifyReply,
+  answer: { etag: string; page: object | string | null },
+): FastifyReply {
+  reply.header('etag', answer.etag);
+  if (answer.page === null) return sendNotModified(reply);
+  if (typeof answer.page === 'string') {
+    return reply.type('application/json; charset=utf-8').send(answer.page);
+  }
+  return reply.send(answer.page);
+}

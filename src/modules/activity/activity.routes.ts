@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sendNotModified } from '../../lib/list-etag.js';
+import { sendList } from '../../lib/list-etag.js';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/auth.js';
 import { PageQuerySchema, pageSchema } from '../../lib/pagination.js';
@@ -59,8 +59,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.query,
         request.headers['if-none-match'],
       );
-      reply.header('etag', answer.etag);
-      return answer.page === null ? sendNotModified(reply) : answer.page;
+      return sendList(reply, answer);
     },
   );
 };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sendNotModified } from '../../lib/list-etag.js';
+import { sendList } from '../../lib/list-etag.js';
 import Type from 'typebox';
 import { etagOf, expectedVersion } from '../../lib/etag.js';
 import {
@@ -64,8 +64,7 @@ export const commentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.query,
         request.headers['if-none-match'],
       );
-      reply.header('etag', answer.etag);
-      return answer.page === null ? sendNotModified(reply) : answer.page;
+      return sendList(reply, answer);
     },
   );
 

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sendNotModified } from '../../lib/list-etag.js';
-import type { FastifyReply } from 'fastify';
+import { sendList, sendNotModified } from '../../lib/list-etag.js';
 import Type from 'typebox';
 import { etagOf, expectedVersion, isNotModified } from '../../lib/etag.js';
 import {
@@ -23,7 +22,7 @@ import {
   TaskPublicSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
-import { type TaskListAnswer, toTaskPublic } from './tasks.service.js';
+import { toTaskPublic } from './tasks.service.js';
 
 const LIST_DESCRIPTION =
   'Filters combine: `status` and `priority` repeated mean any of them, `label` repeated means all of ' +
@@ -42,16 +41,6 @@ const listResponses = {
   ...errorResponses,
   400: ProblemSchema,
 };
-
-/** Sends a list answer: 304, a body PostgreSQL already serialised, or a page to serialise. */
-function sendList(reply: FastifyReply, answer: TaskListAnswer) {
-  reply.header('etag', answer.etag);
-  if (answer.page === null) return sendNotModified(reply);
-  if (typeof answer.page === 'string') {
-    return reply.type('application/json; charset=utf-8').send(answer.page);
-  }
-  return reply.send(answer.page);
-}
 
 export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { tasks } = app.services;
