@@ -3,7 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
-import { expectProblem, REFUSED_BODIES, refusedCredentials } from '../helpers/refusals.js';
+import {
+  expectBodiesRefused,
+  expectCredentialsRefused,
+  expectProblem,
+} from '../helpers/refusals.js';
 
 const PUBLIC_URL = 'https://tasks.example.com';
 const t = useTestApp({ config: { workers: false, publicUrl: PUBLIC_URL }, captureLogs: true });
@@ -248,18 +252,8 @@ describe('calendar feed', () => {
   it('when the token request has a bad body or credential, then a problem and the old token still works', async () => {
     const { token } = (await newToken(owner)).json<{ token: string }>();
     const url = `/api/v1/projects/${projectId}/calendar-token`;
-    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
-      const response = await t.app.inject({
-        method: 'POST',
-        url,
-        headers: { ...owner.headers, 'content-type': type },
-        payload,
-      });
-      expectProblem(response, status, code, name);
-    }
-    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
-      expectProblem(await t.app.inject({ method: 'POST', url, headers }), 401, code, name);
-    }
+    await expectBodiesRefused(t.app, 'POST', url, owner.headers);
+    await expectCredentialsRefused(t.app, owner, 'POST', url);
     const malformed = await t.app.inject({
       method: 'POST',
       url: '/api/v1/projects/not-a-uuid/calendar-token',

@@ -10,7 +10,7 @@ import { TASK_CSV_COLUMNS } from '../../src/modules/exports/task-csv.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { createProjectWithRoles, createTask } from '../helpers/projects.js';
-import { expectProblem, REFUSED_BODIES, refusedCredentials } from '../helpers/refusals.js';
+import { expectBodiesRefused, expectProblem, refusedCredentials } from '../helpers/refusals.js';
 import { exportProject, startExport, waitForJob } from './helpers.js';
 
 const t = useTestApp({ config: { jobPollIntervalMs: 500 } });
@@ -252,15 +252,7 @@ describe('who may export and download', () => {
       (await t.app.db.select({ n: sql<number>`count(*)::int` }).from(userJobs))[0]?.n;
     const before = await count();
     const url = `/api/v1/projects/${projectId}/exports`;
-    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
-      const response = await t.app.inject({
-        method: 'POST',
-        url,
-        headers: { ...owner.headers, 'content-type': type },
-        payload,
-      });
-      expectProblem(response, status, code, name);
-    }
+    await expectBodiesRefused(t.app, 'POST', url, owner.headers);
     const download = `/api/v1/exports/${newId()}/download`;
     for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
       const started = await t.app.inject({

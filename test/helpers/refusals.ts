@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { Response } from 'light-my-request';
+import type { InjectOptions, Response } from 'light-my-request';
 import { expect } from 'vitest';
 import type { App } from '../../src/app.js';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../src/modules/auth/access-tokens.js';
@@ -53,4 +53,34 @@ export function expectProblem(response: Response, status: number, code: string, 
   expect(response.headers['content-type'], label).toMatch(/^application\/problem\+json/);
   expect(response.json(), label).toMatchObject({ status, code });
   if (status === 401) expect(response.headers['www-authenticate'], label).toMatch(/^Bearer/);
+}
+
+/** Every body in `REFUSED_BODIES`, sent to `method url` with `headers`, gets its problem. */
+export async function expectBodiesRefused(
+  app: App,
+  method: InjectOptions['method'],
+  url: string,
+  headers: Record<string, string>,
+): Promise<void> {
+  for (const [name, type, payload, status, code] of REFUSED_BODIES) {
+    const response = await app.inject({
+      method,
+      url,
+      headers: { ...headers, 'content-type': type },
+      payload,
+    });
+    expectProblem(response, status, code, `${String(method)} ${url} with ${name}`);
+  }
+}
+
+/** Every credential in `refusedCredentials` gets a 401 problem from `method url`. */
+export async function expectCredentialsRefused(
+  app: App,
+  user: TestUser,
+  method: InjectOptions['method'],
+  url: string,
+): Promise<void> {
+  for (const [name, headers, code] of await refusedCredentials(app, user)) {
+    expectProblem(await app.inject({ method, url, headers }), 401, code, `${url} with ${name}`);
+  }
 }

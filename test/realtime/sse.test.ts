@@ -5,10 +5,9 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
 import {
-  expectProblem,
+  expectBodiesRefused,
+  expectCredentialsRefused,
   expiredToken,
-  REFUSED_BODIES,
-  refusedCredentials,
 } from '../helpers/refusals.js';
 import { openSse, type SseClient, type SseEvent } from '../helpers/sse.js';
 
@@ -379,18 +378,8 @@ describe('POST /realtime/tickets', () => {
   it('when the body is malformed, not JSON or over 1 MiB, or the token is made up or expired, then a problem and no ticket', async () => {
     const owner = await createUser(t.app);
     const url = '/api/v1/realtime/tickets';
-    for (const [name, type, payload, status, code] of REFUSED_BODIES) {
-      const response = await t.app.inject({
-        method: 'POST',
-        url,
-        headers: { ...owner.headers, 'content-type': type },
-        payload,
-      });
-      expectProblem(response, status, code, name);
-    }
-    for (const [name, headers, code] of await refusedCredentials(t.app, owner)) {
-      expectProblem(await t.app.inject({ method: 'POST', url, headers }), 401, code, name);
-    }
+    await expectBodiesRefused(t.app, 'POST', url, owner.headers);
+    await expectCredentialsRefused(t.app, owner, 'POST', url);
     const rows = await t.app.db.select().from(realtimeTickets);
     expect(rows.filter((row) => row.userId === owner.user.id)).toEqual([]);
   });
