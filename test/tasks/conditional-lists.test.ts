@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { prepareMemberVersionsDigest } from '../../src/modules/projects/project-versions.repository.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
@@ -199,6 +201,48 @@ describe('conditional task lists', () => {
     expect((await get(w.lists.all, w.owner, all)).statusCode).toBe(200);
     // The list of one project does not cover the new one.
     expect((await get(`${w.lists.all}?project_id=${w.a}`, w.owner, filtered)).statusCode).toBe(304);
+  });
+
+  it('when the caller leaves one project and joins another, or a project of theirs is deleted, then the list across projects answers 200', async () => {
+    const w = await world();
+    const all = await etagOf(w.lists.all, w.member);
+    await send('DELETE', `/api/v1/projects/${w.a}/members/${w.member.user.id}`, w.owner);
+    await addMember(t.app, w.b, w.owner, w.member, 'editor');
+    const swapped = await get(w.lists.all, w.member, all);
+    expect(swapped.statusCode).toBe(200);
+    const owners = await etagOf(w.lists.all, w.owner);
+    await send('DELETE', `/api/v1/projects/${w.b}`, w.owner);
+    expect((await get(w.lists.all, w.owner, owners)).statusCode).toBe(200);
+    expect((await get(w.lists.all, w.member, swapped.headers.etag as string)).statusCode).toBe(200);
+  });
+
+  it("when memberships swap between projects of equal versions, then the digest of the caller's projects still moves", async () => {
+    // Count and sum of versions are the same before and after; only the per-project hash differs.
+    const w = await world();
+    const digests = prepareMemberVersionsDigest(t.app.db);
+    const digest = async () => (await digests.execute({ userId: w.member.user.id }))[0]?.digest;
+    const setVersion = (projectId: string, version: number) =>
+      t.app.db.execute(
+        sql`update project_versions set change_version = ${version} where project_id = ${projectId}`,
+      );
+    // The member is in A (version 5), not in B (version 4). Leaving A bumps it to 6 and
+    // joining B bumps B to 5: one project at version 5 before and after.
+    await setVersion(w.a, 5);
+    await setVersion(w.b, 4);
+    const before = await digest();
+    expect(before).toMatch(/^\d+\.\d+\.-?\d+$/);
+    await t.app.db.transaction(async (tx) => {
+      await tx.execute(
+        sql`delete from project_members where project_id = ${w.a} and user_id = ${w.member.user.id}`,
+      );
+      await tx.execute(
+        sql`insert into project_members (project_id, user_id, role) values (${w.b}, ${w.member.user.id}, 'viewer')`,
+      );
+    });
+    const after = await digest();
+    expect(after?.split('.').slice(0, 2)).toEqual(before?.split('.').slice(0, 2));
+    expect(after).not.toBe(before);
+    expect(await digest()).toBe(after);
   });
 
   it('when the query, the page or the caller differ, then the tags differ', async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
-import { projectMembers, projects, tasks, users } from '../../src/db/schema/index.js';
+import {
+  projectMembers,
+  projects,
+  projectVersions,
+  tasks,
+  users,
+} from '../../src/db/schema/index.js';
 import { listTaskJson, listTasks } from '../../src/modules/tasks/tasks.repository.js';
 import { toTaskPublic } from '../../src/modules/tasks/tasks.service.js';
 import { newId } from '../../src/lib/ids.js';
@@ -240,7 +246,7 @@ describe('pre-serialised list pages', () => {
       await db.insert(projects).values({ id: projectId, name: 'P' });
       await db.insert(projectMembers).values({ projectId, userId, role: 'owner' });
       const version = async () =>
-        (await db.select({ v: projects.changeVersion }).from(projects))[0]?.v;
+        (await db.select({ v: projectVersions.changeVersion }).from(projectVersions))[0]?.v;
       const before = await version();
       const rows = Array.from({ length: 30 }, (_, i) => ({
         id: newId(),

@@ -1,6 +1,6 @@
 import { and, eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { projectMembers, projects, tasks } from '../../db/schema/index.js';
+import { projectMembers, projectVersions, tasks } from '../../db/schema/index.js';
 
 /**
  * The caller's role in a project and the project's change version, in one indexed lookup:
@@ -8,9 +8,9 @@ import { projectMembers, projects, tasks } from '../../db/schema/index.js';
  */
 export function prepareFindRoleAndVersion(db: Database) {
   return db
-    .select({ role: projectMembers.role, changeVersion: projects.changeVersion })
+    .select({ role: projectMembers.role, changeVersion: projectVersions.changeVersion })
     .from(projectMembers)
-    .innerJoin(projects, eq(projects.id, projectMembers.projectId))
+    .innerJoin(projectVersions, eq(projectVersions.projectId, projectMembers.projectId))
     .where(
       and(
         eq(projectMembers.projectId, sql.placeholder('projectId')),
@@ -24,10 +24,14 @@ export function prepareFindRoleAndVersion(db: Database) {
 /**
  * One digest of the id and change version of every project the user is a member of: it moves
  * when any of them changes and when the set itself does (joining, leaving, a deleted project).
+ * Order-free aggregates, so no sort and no text is built: the count, the sum of the versions
+ * (which only grow, so any bump raises it) and the XOR of a 64-bit hash of each (id, version)
+ * pair (any change to the set or to a version changes it, but for a 2⁻⁶⁴ chance).
  */
 export function memberVersionsDigest(userId: SQL | Placeholder): SQL<string> {
-  return sql<string>`(select coalesce(md5(string_agg(p.id::text || ':' || p.change_version, ',' order by p.id)), '')
-    from ${projectMembers} m join ${projects} p on p.id = m.project_id
+  return sql<string>`(select count(*) || '.' || coalesce(sum(v.change_version), 0) || '.'
+      || coalesce(bit_xor(uuid_hash_extended(v.project_id, v.change_version)), 0)
+    from ${projectMembers} m join ${projectVersions} v on v.project_id = m.project_id
     where m.user_id = ${userId})`;
 }
 
@@ -44,7 +48,7 @@ export function prepareTaskRoleAndVersion(db: Database) {
     .select({
       projectId: tasks.projectId,
       role: projectMembers.role,
-      changeVersion: projects.changeVersion,
+      changeVersion: projectVersions.changeVersion,
     })
     .from(tasks)
     .innerJoin(
@@ -54,7 +58,7 @@ export function prepareTaskRoleAndVersion(db: Database) {
         eq(projectMembers.userId, sql.placeholder('userId')),
       ),
     )
-    .innerJoin(projects, eq(projects.id, tasks.projectId))
+    .innerJoin(projectVersions, eq(projectVersions.projectId, tasks.projectId))
     .where(eq(tasks.id, sql.placeholder('taskId')))
     .limit(1)
     .prepare('task_role_and_version');

@@ -470,7 +470,7 @@ export async function listTaskJsonWithAccess(
         ? sql`select 'member' as role, ${memberVersionsDigest(sql.placeholder('userId'))} as version`
         : sql`select (select m.role::text from project_members m
               where m.project_id = ${placeholder('projectId', null)} and m.user_id = ${placeholder('userId', null)}) as role,
-            (select p.change_version from projects p where p.id = ${placeholder('projectId', null)}) as version`;
+            (select v.change_version from project_versions v where v.project_id = ${placeholder('projectId', null)}) as version`;
     const head = dialect.sqlToQuery(access);
     // The page's own parameters are renumbered after the access query's.
     const shift = head.params.length;
