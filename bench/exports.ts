@@ -17,7 +17,7 @@ import { testConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { JobQueue } from '../src/jobs/job-queue.js';
 import { exportQueue } from '../src/jobs/exports.js';
-import { startFlags } from './process.js';
+import { startEnv, startFlags } from './process.js';
 import { Mailer } from '../src/lib/mailer.js';
 import { createServices } from '../src/services.js';
 
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         process.execPath,
         [
           '--expose-gc',
-          // The V8 settings of `npm start` and `npm run worker`.
+          // The V8 settings of `npm start` and `npm run worker` (and its environment, below).
           ...startFlags(),
           // e.g. BENCH_NODE_ARGS=--max-semi-space-size=8 to try other V8 settings on the worker.
           ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
           '--child',
           JSON.stringify(input),
         ],
-        { encoding: 'utf8', maxBuffer: 16 * MB },
+        { encoding: 'utf8', maxBuffer: 16 * MB, env: { ...process.env, ...startEnv() } },
       );
       if (child.status !== 0) throw new Error(`export child failed:\n${child.stderr}`);
       const output = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as ChildOutput;

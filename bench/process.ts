@@ -128,10 +128,27 @@ export async function startServer(options: StartOptions): Promise<Started> {
   };
 }
 
-/** The V8 flags `npm start` gives Node (package.json), so the bench runs Docket as it ships. */
+/**
+ * The V8 flags and the environment (`NAME=value` before `node`) that `npm start` gives Node
+ * (package.json), so the bench runs Docket as it ships.
+ */
 export function startFlags(): string[] {
+  return startCommand().filter((word) => word.startsWith('--'));
+}
+
+export function startEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of startCommand()) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (match === null) break;
+    env[match[1] as string] = match[2] as string;
+  }
+  return env;
+}
+
+function startCommand(): string[] {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
-  return pkg.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
+  return pkg.scripts.start.split(/\s+/);
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS), or null if gone. */
