@@ -170,14 +170,9 @@ export function readCpuMs(pid: number): number | null {
   return cpuMsOf(`/proc/${pid}/stat`);
 }
 
-/**
- * CPU time used by every process named `name` (e.g. `postgres`: the server and its backends), in
- * milliseconds. A backend that exits between two readings takes its time with it; the bench's
- * pools keep theirs open, so the difference of two readings is the database's work in between.
- */
-export function readCpuMsOfAll(name: string): number | null {
-  let total = 0;
-  let found = false;
+/** CPU time used so far by each process named `name` (e.g. `postgres`), by pid, in ms. */
+export function readCpuMsOfAll(name: string): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -186,12 +181,29 @@ export function readCpuMsOfAll(name: string): number | null {
       continue;
     }
     const ms = cpuMsOf(`/proc/${entry}/stat`);
-    if (ms !== null) {
-      total += ms;
-      found = true;
-    }
+    if (ms !== null) byPid.set(Number(entry), ms);
   }
-  return found ? total : null;
+  return byPid;
+}
+
+/**
+ * CPU time the processes of two `readCpuMsOfAll` readings used in between: each process's
+ * difference, and all of the time of a process started in between. A process that exited in
+ * between takes its time with it (the bench's pools keep their connections, so little is lost),
+ * which can make the figure low but never negative. `null` when there was no such process.
+ */
+export function cpuMsBetween(
+  before: Map<number, number>,
+  after: Map<number, number>,
+): number | null {
+  if (after.size === 0) return null;
+  let total = 0;
+  for (const [pid, ms] of after) {
+    const earlier = before.get(pid) ?? 0;
+    // A pid reused by a new process reads less than the old one did: all of it is new.
+    total += ms >= earlier ? ms - earlier : ms;
+  }
+  return total;
 }
 
 function cpuMsOf(file: string): number | null {

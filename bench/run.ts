@@ -13,6 +13,7 @@ import type { Request } from 'autocannon';
 import postgres from 'postgres';
 import { AccessTokens } from '../src/modules/auth/access-tokens.js';
 import {
+  cpuMsBetween,
   freePort,
   killAll,
   readCpuMs,
@@ -319,16 +320,14 @@ async function driveCounted(
   const dbBefore = readCpuMsOfAll('postgres');
   const m = await drive(server.baseUrl, { ...spec, duration: seconds });
   const after = readCpuMs(server.pid);
-  const dbAfter = readCpuMsOfAll('postgres');
+  const db = cpuMsBetween(dbBefore, readCpuMsOfAll('postgres'));
   const answered = m.allRps * m.seconds;
   if (answered === 0) return m;
   return {
     ...m,
     ...(before === null || after === null ? {} : { cpuMsPerRequest: (after - before) / answered }),
     // The database is local: its processes' CPU while only this server was driven.
-    ...(dbBefore === null || dbAfter === null
-      ? {}
-      : { dbCpuMsPerRequest: (dbAfter - dbBefore) / answered }),
+    ...(db === null ? {} : { dbCpuMsPerRequest: db / answered }),
   };
 }
 
