@@ -128,14 +128,12 @@ export async function startServer(options: StartOptions): Promise<Started> {
   };
 }
 
-/**
- * The V8 flags and the environment (`NAME=value` before `node`) that `npm start` gives Node
- * (package.json), so the bench runs Docket as it ships.
- */
+/** The V8 flags `npm start` gives Node (package.json), so the bench runs Docket as it ships. */
 export function startFlags(): string[] {
   return startCommand().filter((word) => word.startsWith('--'));
 }
 
+/** The environment `npm start` sets for Node: its `NAME=value` words before `node`. */
 export function startEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const word of startCommand()) {
