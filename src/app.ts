@@ -217,8 +217,9 @@ async function assembleApp(
   );
   app.addHook('onClose', async () => mailer.close());
   app.decorate('lifecycle', { draining: false });
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   await app.register(errorsPlugin);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { securityHeaders } from '../../src/plugins/security.js';
 import { useTestApp } from '../helpers/app.js';
 
 const t = useTestApp({
@@ -11,13 +12,28 @@ const t = useTestApp({
 });
 
 describe('security middleware', () => {
-  it('when any response is sent, then security headers are set', async () => {
-    const response = await t.app.inject({ url: '/health/live' });
-    expect(response.headers).toMatchObject({
-      'x-content-type-options': 'nosniff',
+  it('when any response is sent (an answer, a 404, a 401), then every security header is set, HSTS only in production', async () => {
+    const expected = {
       'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-resource-policy': 'same-origin',
+      'origin-agent-cluster': '?1',
       'referrer-policy': 'no-referrer',
-    });
+      'x-content-type-options': 'nosniff',
+      'x-dns-prefetch-control': 'off',
+      'x-download-options': 'noopen',
+      'x-frame-options': 'SAMEORIGIN',
+      'x-permitted-cross-domain-policies': 'none',
+      'x-xss-protection': '0',
+    };
+    for (const url of ['/health/live', '/api/v1/nowhere', '/api/v1/tasks']) {
+      const response = await t.app.inject({ url });
+      expect(response.headers, url).toMatchObject(expected);
+      expect(response.headers['strict-transport-security'], url).toBeUndefined();
+      expect(response.headers['x-powered-by'], url).toBeUndefined();
+    }
+    const production = securityHeaders({ strictTransportSecurity: { maxAge: 31_536_000 } });
+    expect(production['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
   });
 
   it('when an allowed origin asks, then CORS allows it and exposes the API headers', async () => {
