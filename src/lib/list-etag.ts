@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
+import { sendJsonText } from './json-text.js';
 
 // Changed whenever a list's representation changes, so a tag from an older build never matches.
 const REPRESENTATION = 'r1';
@@ -12,10 +13,11 @@ const REPRESENTATION = 'r1';
  * answer that is still current.
  */
 export function listEtag(kind: string, userId: string, query: unknown, versions: string): string {
-  const digest = createHash('sha256')
-    .update(`${REPRESENTATION}\n${kind}\n${userId}\n${canonicalJson(query)}\n${versions}`)
-    .digest('base64url')
-    .slice(0, 27);
+  const digest = hash(
+    'sha256',
+    `${REPRESENTATION}\n${kind}\n${userId}\n${canonicalJson(query)}\n${versions}`,
+    'base64url',
+  ).slice(0, 27);
   return `W/"${digest}"`;
 }
 
@@ -47,8 +49,6 @@ export function sendList(
 ): FastifyReply {
   reply.header('etag', answer.etag);
   if (answer.page === null) return sendNotModified(reply);
-  if (typeof answer.page === 'string') {
-    return reply.type('application/json; charset=utf-8').send(answer.page);
-  }
+  if (typeof answer.page === 'string') return sendJsonText(reply, answer.page);
   return reply.send(answer.page);
 }

@@ -101,6 +101,12 @@ export const tasks = pgTable(
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     version: integer('version').notNull().default(1),
     ...timestamps,
+    /**
+     * The task as `TaskPublicSchema` serialises it, written by the `tasks_public_json` trigger on
+     * every insert and update (whatever the writer sets is replaced), so a list page is its rows'
+     * text joined; null when PostgreSQL would print the position other than JavaScript does.
+     */
+    publicJson: text('public_json'),
     search: tsvector('search').generatedAlwaysAs(
       (): SQL =>
         sql`setweight(to_tsvector('simple', ${tasks.title}), 'A') || setweight(to_tsvector('simple', ${tasks.description}), 'B')`,
@@ -180,7 +186,8 @@ export const events = pgTable(
 
 export type ProjectRow = typeof projects.$inferSelect;
 export type ProjectMemberRow = typeof projectMembers.$inferSelect;
-// The search vector is an index input, never read back.
-export type TaskRow = Omit<typeof tasks.$inferSelect, 'search'>;
+// The search vector is an index input and the public JSON a list page's text: neither is read
+// back as a row.
+export type TaskRow = Omit<typeof tasks.$inferSelect, 'search' | 'publicJson'>;
 export type CommentRow = typeof comments.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import {
   type CommentRow,
@@ -10,8 +10,7 @@ import {
   tasks,
   users,
 } from '../../db/schema/index.js';
-
-const { search: _search, ...taskColumns } = getTableColumns(tasks);
+import { taskColumns } from '../tasks/tasks.repository.js';
 
 export type ExportTaskRow = TaskRow & { assigneeEmail: string | null };
 

@@ -1,6 +1,6 @@
 import { and, eq, fillPlaceholders, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import { type Database, type Executor, rawQuery, resultRows } from '../../db/client.js';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
 import { projectMembers, type TaskRow, tasks } from '../../db/schema/index.js';
 import { memberVersionsDigest } from '../projects/project-versions.repository.js';
 import type { Role } from '../projects/roles.js';
@@ -30,8 +30,11 @@ export type TaskChanges = Partial<
   >
 >;
 
-/** Every column but the search vector, which is an index input and never read back. */
-export const { search: _search, ...taskColumns } = getTableColumns(tasks);
+/**
+ * Every column but the search vector (an index input) and the public JSON (a list page's text,
+ * read only by `listTaskJson`): what a task row holds.
+ */
+export const { search: _search, publicJson: _publicJson, ...taskColumns } = getTableColumns(tasks);
 
 /** A task with the caller's role in its project, in one indexed lookup: the hot path of GET /tasks/{id}. */
 export function prepareFindTaskForUser(db: Database) {
@@ -48,6 +51,26 @@ export function prepareFindTaskForUser(db: Database) {
     .where(eq(tasks.id, sql.placeholder('taskId')))
     .limit(1)
     .prepare('tasks_find_for_user');
+}
+
+/**
+ * A task's stored public JSON and version, if the caller is a member of its project: all that
+ * GET /tasks/{id} sends (see `listTaskJson` for the column).
+ */
+export function prepareFindTaskJsonForUser(db: Database) {
+  return db
+    .select({ version: tasks.version, json: tasks.publicJson })
+    .from(tasks)
+    .innerJoin(
+      projectMembers,
+      and(
+        eq(projectMembers.projectId, tasks.projectId),
+        eq(projectMembers.userId, sql.placeholder('userId')),
+      ),
+    )
+    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .limit(1)
+    .prepare('tasks_find_json_for_user');
 }
 
 export async function findTaskForUser(
@@ -264,6 +287,7 @@ export function buildTaskListQuery(
   after: TaskKeyset | null,
   limit: number,
   v: Value = inline,
+  fields: { id: typeof tasks.id } & Record<string, AnyPgColumn> = taskColumns,
 ) {
   // Label and word filters across projects use their indexes over all tasks; other lists
   // across projects read each visible project's own index (below).
@@ -313,7 +337,7 @@ export function buildTaskListQuery(
   ).as('sort_value');
   const rows = v('rows', limit + 1) as number;
   const page = db
-    .select({ ...taskColumns, sortValue })
+    .select({ ...fields, sortValue })
     .from(tasks)
     .where(and(...conditions))
     .orderBy(...orderBy(v, sort, filters.q))
@@ -405,15 +429,12 @@ export interface TaskJsonRow {
   id: string;
 }
 
-/** `Date#toISOString()` in SQL: UTC, milliseconds (the columns hold no more), `Z`. */
-const iso = (column: string) =>
-  sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
-
 /**
- * The same page as `listTasks`, but each task comes back as its JSON text, built by PostgreSQL
- * with `row_to_json` in `TaskPublicSchema`'s field order and formats, so the route sends it
- * without mapping a row or serialising an object (the hot path of every list page;
- * test/tasks/list-fast-path.test.ts holds it byte for byte to the schema's serialiser).
+ * The same page as `listTasks`, but each task comes back as its JSON text: the `public_json`
+ * column, which a trigger writes with every change to the task in `TaskPublicSchema`'s field
+ * order and formats (migration `0014_task_public_json`), so the route sends it without mapping a
+ * row or serialising an object, and the statement formats nothing (the hot path of every list
+ * page; test/tasks/list-fast-path.test.ts holds it byte for byte to the schema's serialiser).
  * A position PostgreSQL would print other than JavaScript does (an exponent, `-0`) leaves
  * `json` null and the caller serialises that page the ordinary way.
  */
@@ -511,23 +532,16 @@ function buildTaskJsonQuery(
   after: TaskKeyset | null,
   limit: number,
 ): { sql: string; params: unknown[] } {
-  const page = buildTaskListQuery(db, filters, sort, after, limit, placeholder);
+  const page = buildTaskListQuery(db, filters, sort, after, limit, placeholder, {
+    id: tasks.id,
+    publicJson: tasks.publicJson,
+  });
   const direction = sql.raw(sort === 'rank' || sort.startsWith('-') ? 'desc' : 'asc');
   // Times as the driver reads them elsewhere (their text), so cursors are the ORM path's.
   const sortValue = /_at$/.test(sort) ? sql`p.sort_value::text` : sql`p.sort_value`;
   const query = sql`
-    select case when p.position::text ~ '[eIN]' or p.position::text = '-0' then null
-                else row_to_json(x)::text end as json,
-           ${sortValue} as sort_value, p.id
+    select p.public_json as json, ${sortValue} as sort_value, p.id
     from (${page}) p
-    cross join lateral (
-      select p.id, p.project_id, p.parent_id, p.title, p.description, p.status, p.priority,
-             p.labels, p.assignee_id, ${iso('p.due_at')} as due_at,
-             ${iso('p.remind_at')} as remind_at, p.recurrence, p.timezone, p.series_id,
-             ${iso('p.completed_at')} as completed_at,
-             p.position, p.created_by, ${iso('p.created_at')} as created_at,
-             ${iso('p.updated_at')} as updated_at, p.version
-    ) x
     order by p.sort_value ${direction}, p.id ${direction}`;
   return dialect.sqlToQuery(query);
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sendJsonText } from '../../lib/json-text.js';
 import { sendList, sendNotModified } from '../../lib/list-etag.js';
 import Type from 'typebox';
 import { etagOf, expectedVersion, isNotModified } from '../../lib/etag.js';
@@ -147,11 +148,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const task = await tasks.get(currentAuth(request).userId, request.params.id);
-      reply.header('etag', etagOf(task.version));
-      if (isNotModified(request.headers['if-none-match'], task.version))
+      const answer = await tasks.getPublic(currentAuth(request).userId, request.params.id);
+      reply.header('etag', etagOf(answer.version));
+      if (isNotModified(request.headers['if-none-match'], answer.version))
         return sendNotModified(reply);
-      return toTaskPublic(task);
+      if ('json' in answer) return sendJsonText(reply, answer.json);
+      return toTaskPublic(answer.task);
     },
   );
 

@@ -111,6 +111,12 @@ export const TaskUpdateSchema = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/**
+ * A task as the API sends it. The `tasks_public_json` trigger writes each task's JSON in this
+ * shape (fields, order, formats) and lists and GET /tasks/{id} send that text: a change here
+ * needs a migration that replaces the trigger's function and rewrites the column
+ * (test/tasks/list-fast-path.test.ts fails until both agree).
+ */
 export const TaskPublicSchema = Type.Object({
   id: uuid,
   project_id: uuid,

@@ -29,6 +29,7 @@ import {
   listTaskJsonWithAccess,
   listTasks,
   prepareFindTaskForUser,
+  prepareFindTaskJsonForUser,
   subtaskIds,
   type TaskChanges,
   type TaskFilters,
@@ -117,6 +118,7 @@ function sortValueOf(value: unknown): string | number | null {
 
 export class TasksService {
   private readonly findForUser: ReturnType<typeof prepareFindTaskForUser>;
+  private readonly findJsonForUser: ReturnType<typeof prepareFindTaskJsonForUser>;
   private readonly findRoleAndVersion: ReturnType<typeof prepareFindRoleAndVersion>;
   private readonly memberVersions: ReturnType<typeof prepareMemberVersionsDigest>;
 
@@ -137,6 +139,7 @@ export class TasksService {
     this.clock = clock;
     this.reminders = reminders;
     this.findForUser = prepareFindTaskForUser(db);
+    this.findJsonForUser = prepareFindTaskJsonForUser(db);
     this.findRoleAndVersion = prepareFindRoleAndVersion(db);
     this.memberVersions = prepareMemberVersionsDigest(db);
   }
@@ -145,6 +148,21 @@ export class TasksService {
     const [task] = await this.findForUser.execute({ taskId, userId });
     if (task === undefined) throw new AppError('task_not_found');
     return task;
+  }
+
+  /**
+   * A task as it is sent: its stored JSON text, or (when PostgreSQL could not print its position
+   * as JavaScript does) the row, to serialise the ordinary way; with the version its tag names.
+   */
+  async getPublic(
+    userId: string,
+    taskId: string,
+  ): Promise<{ version: number; json: string } | { version: number; task: TaskWithRole }> {
+    const [found] = await this.findJsonForUser.execute({ taskId, userId });
+    if (found === undefined) throw new AppError('task_not_found');
+    if (found.json !== null) return { version: found.version, json: found.json };
+    const task = await this.get(userId, taskId);
+    return { version: task.version, task };
   }
 
   /** The parent must be visible (else 404) and in the same project (else 422). */
