@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { prepareMemberVersionsDigest } from '../../src/modules/projects/project-versions.repository.js';
+import { RecentDigests } from '../../src/modules/tasks/tasks.service.js';
 import { useTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { addMember, createProject, createTask } from '../helpers/projects.js';
@@ -189,6 +190,38 @@ describe('conditional task lists', () => {
     await createTask(t.app, elsewhere, stranger, { title: 'far away' });
     expect((await get(w.lists.a, w.owner, a)).statusCode).toBe(304);
     expect((await get(w.lists.all, w.owner, all)).statusCode).toBe(200);
+  });
+
+  it('when the list across projects is read again right after a change, then its page is current, and the tag it carries never earns a 304 for the changed list', async () => {
+    const w = await world();
+    const first = await etagOf(w.lists.all, w.owner);
+    const created = await createTask(t.app, w.b, w.owner, { title: 'just made' });
+    // Within a second the page may carry the tag of the digest read before it: never a newer one.
+    const again = await get(w.lists.all, w.owner);
+    expect(again.statusCode).toBe(200);
+    expect(again.json<{ items: { id: string }[] }>().items.map((item) => item.id)).toContain(
+      created.id,
+    );
+    const revalidated = await get(w.lists.all, w.owner, again.headers.etag as string);
+    expect(revalidated.statusCode).toBe(200);
+    expect(revalidated.headers.etag).not.toBe(first);
+    expect((await get(w.lists.all, w.owner, revalidated.headers.etag as string)).statusCode).toBe(
+      304,
+    );
+  });
+
+  it('when a remembered digest is older than its lifetime, then it is read again', () => {
+    let now = 0;
+    const digests = new RecentDigests({ now: () => new Date(now) }, 1_000, 2);
+    digests.set('u1', '3.10.7');
+    now = 1_000;
+    expect(digests.get('u1')).toBe('3.10.7');
+    now = 1_001;
+    expect(digests.get('u1')).toBeNull();
+    digests.set('u1', '1');
+    digests.set('u2', '2');
+    digests.set('u3', '3'); // over the bound: the others go
+    expect([digests.get('u1'), digests.get('u2'), digests.get('u3')]).toEqual([null, null, '3']);
   });
 
   it('when the caller joins a project, then the list across projects answers 200', async () => {
