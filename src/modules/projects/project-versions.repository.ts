@@ -1,6 +1,7 @@
 import { and, eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { projectMembers, projectVersions, tasks } from '../../db/schema/index.js';
+import { callerIsMember, taskById } from '../tasks/task-lookup.js';
 
 /**
  * The caller's role in a project and the project's change version, in one indexed lookup:
@@ -51,15 +52,9 @@ export function prepareTaskRoleAndVersion(db: Database) {
       changeVersion: projectVersions.changeVersion,
     })
     .from(tasks)
-    .innerJoin(
-      projectMembers,
-      and(
-        eq(projectMembers.projectId, tasks.projectId),
-        eq(projectMembers.userId, sql.placeholder('userId')),
-      ),
-    )
+    .innerJoin(projectMembers, callerIsMember)
     .innerJoin(projectVersions, eq(projectVersions.projectId, tasks.projectId))
-    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .where(taskById)
     .limit(1)
     .prepare('task_role_and_version');
 }

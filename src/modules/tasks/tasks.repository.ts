@@ -3,6 +3,7 @@ import { type Database, type Executor, rawQuery, resultRows } from '../../db/cli
 import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
 import { projectMembers, type TaskRow, tasks } from '../../db/schema/index.js';
 import { memberVersionsDigest } from '../projects/project-versions.repository.js';
+import { callerIsMember, taskById } from './task-lookup.js';
 import type { Role } from '../projects/roles.js';
 import type { TaskSort } from './tasks.schemas.js';
 
@@ -36,19 +37,13 @@ export type TaskChanges = Partial<
  */
 export const { search: _search, publicJson: _publicJson, ...taskColumns } = getTableColumns(tasks);
 
-/** A task with the caller's role in its project, in one indexed lookup: the hot path of GET /tasks/{id}. */
+/** A task with the caller's role in its project: GET /tasks/{id} of a task with no stored JSON. */
 export function prepareFindTaskForUser(db: Database) {
   return db
     .select({ ...taskColumns, role: projectMembers.role })
     .from(tasks)
-    .innerJoin(
-      projectMembers,
-      and(
-        eq(projectMembers.projectId, tasks.projectId),
-        eq(projectMembers.userId, sql.placeholder('userId')),
-      ),
-    )
-    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .innerJoin(projectMembers, callerIsMember)
+    .where(taskById)
     .limit(1)
     .prepare('tasks_find_for_user');
 }
@@ -61,14 +56,8 @@ export function prepareFindTaskJsonForUser(db: Database) {
   return db
     .select({ version: tasks.version, json: tasks.publicJson })
     .from(tasks)
-    .innerJoin(
-      projectMembers,
-      and(
-        eq(projectMembers.projectId, tasks.projectId),
-        eq(projectMembers.userId, sql.placeholder('userId')),
-      ),
-    )
-    .where(eq(tasks.id, sql.placeholder('taskId')))
+    .innerJoin(projectMembers, callerIsMember)
+    .where(taskById)
     .limit(1)
     .prepare('tasks_find_json_for_user');
 }
