@@ -507,21 +507,23 @@ export class TasksService {
     };
 
     let etag: string;
-    const recent = scope === null ? this.recentDigests.get(userId) : null;
-    if (ifNoneMatch === undefined && preSerialised && recent !== null) {
-      // Across projects, with the digest read for this caller within the last second (so before
-      // this page): only the page is read. See `RecentDigests`.
-      etag = tag(recent);
-      const rows = await listTaskJson(this.db, filters, sort, after, limit);
-      const page = this.serialisedPage(rows, limit, cursorKind);
-      if (page !== null) return { etag, page };
-    } else if (ifNoneMatch === undefined && preSerialised) {
-      // Nothing to compare: the caller's access, the versions and the page in one statement,
-      // so one snapshot (the tag is exactly as new as the page) and one round trip.
-      const { access, rows } = await listTaskJsonWithAccess(this.db, filters, sort, after, limit);
-      const versions = versionsOf(access);
-      if (scope === null) this.recentDigests.set(userId, versions);
-      etag = tag(versions);
+    if (ifNoneMatch === undefined && preSerialised) {
+      // Nothing to compare. Across projects, a digest read for this caller within the last
+      // second (so before this page) tags it and only the page is read (see `RecentDigests`);
+      // otherwise the caller's access, the versions and the page come in one statement, so one
+      // snapshot (the tag is exactly as new as the page) and one round trip.
+      const recent = scope === null ? this.recentDigests.get(userId) : null;
+      let rows: TaskJsonRow[];
+      if (recent !== null) {
+        etag = tag(recent);
+        rows = await listTaskJson(this.db, filters, sort, after, limit);
+      } else {
+        const read = await listTaskJsonWithAccess(this.db, filters, sort, after, limit);
+        const versions = versionsOf(read.access);
+        if (scope === null) this.recentDigests.set(userId, versions);
+        etag = tag(versions);
+        rows = read.rows;
+      }
       const page = this.serialisedPage(rows, limit, cursorKind);
       if (page !== null) return { etag, page };
     } else {
