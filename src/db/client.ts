@@ -1,11 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -52,6 +49,7 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+// Beside this module: src/db/migrations, or dist/migrations in the bundle (scripts/build.mjs).
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
 // Any constant works; it only has to be the same for every instance of Docket.
 const MIGRATION_LOCK_ID = 7_219_650_431;
@@ -62,7 +60,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     : openPostgres(options.url, options.poolSize ?? 10);
 }
 
+/**
+ * The embedded database's modules load only when it is opened: a server on PostgreSQL never
+ * holds them in memory.
+ */
 async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
+  const [{ PGlite }, { btree_gin }, { drizzle: drizzlePglite }, { migrate: migratePglite }] =
+    await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/contrib/btree_gin'),
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
   const client = await PGlite.create({
     ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'pgdata') }),
     extensions: { btree_gin },
@@ -153,12 +162,8 @@ export async function rawQuery<T>(
   params: unknown[],
   { prepare = false }: { prepare?: boolean } = {},
 ): Promise<T[]> {
-  const client = (db as unknown as { $client: unknown }).$client;
-  if (client instanceof PGlite) return (await client.query<T>(text, params)).rows;
-  const rows = await (client as postgres.Sql).unsafe(
-    text,
-    params as postgres.ParameterOrJSON<never>[],
-    { prepare },
-  );
+  const client = (db as unknown as { $client: PGlite | postgres.Sql }).$client;
+  if (!('unsafe' in client)) return (await client.query<T>(text, params)).rows;
+  const rows = await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare });
   return rows as unknown as T[];
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface Mail {
   to: string;
@@ -14,30 +14,35 @@ export interface Mail {
  * `jobs/mail.ts`) and a worker hands it over here, retrying while the SMTP server is away.
  */
 export class Mailer {
-  private readonly transport: Transporter | null;
+  /** Made on the first mail: the SMTP client's modules load only in a process that sends. */
+  private transport: Promise<Transporter> | null = null;
 
   constructor(
-    smtpUrl: string | null,
+    private readonly smtpUrl: string | null,
     private readonly from: string,
     private readonly log: FastifyBaseLogger,
-  ) {
-    this.transport = smtpUrl === null ? null : createTransport(smtpUrl);
-  }
+  ) {}
 
   /** Hands the mail to the SMTP server; rejects when it is not accepted, so the caller retries. */
   async deliver(mail: Mail): Promise<void> {
-    if (this.transport === null) {
+    if (this.smtpUrl === null) {
       this.log.info(
         { mail: { to: mail.to, subject: mail.subject, text: mail.text } },
         'mail not sent: SMTP_URL is not set',
       );
       return;
     }
-    await this.transport.sendMail({ from: this.from, ...mail });
+    const smtpUrl = this.smtpUrl;
+    // A CommonJS package: its exports are the namespace's `default`, in Node and in the bundle.
+    this.transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport(smtpUrl),
+    );
+    const transport = await this.transport;
+    await transport.sendMail({ from: this.from, ...mail });
   }
 
   close(): void {
-    this.transport?.close();
+    void this.transport?.then((transport) => transport.close());
   }
 }
 

@@ -140,7 +140,7 @@ export class AccountMailService {
 
   /** Sets the new password, lifts any lock-out and ends every session of the user. */
   async resetPassword(token: string, newPassword: string): Promise<void> {
-    assertAcceptablePassword(newPassword, 'new_password');
+    await assertAcceptablePassword(newPassword, 'new_password');
     const passwordHash = await hashPassword(newPassword);
     const userId = await this.db.transaction(async (tx) => {
       const claimed = await consumeActionToken(tx, tokenHash(token), 'password_reset');

@@ -93,7 +93,7 @@ export class AuthService {
    * no mail.
    */
   async register(input: RegisterInput, superuser = false): Promise<UserRow> {
-    assertAcceptablePassword(input.password);
+    await assertAcceptablePassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const user = await this.db.transaction(async (tx) => {
       const created = await insertUser(tx, {

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { hash, parseOptions, verify } from '@node-rs/argon2';
-import { dictionary } from '@zxcvbn-ts/language-common';
 import { AppError } from '../../lib/errors.js';
 
 /** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane. */
@@ -13,8 +12,6 @@ export const ARGON2_OPTIONS = {
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
-
-const COMMON = new Set(dictionary['passwords-common'].map((word) => word.toLowerCase()));
 
 /**
  * Hashes run on the libuv thread pool, never on the event loop. At most this many run at once,
@@ -61,9 +58,26 @@ export function needsRehash(passwordHash: string): boolean {
   }
 }
 
+let common: Promise<Set<string>> | undefined;
+/**
+ * The most common passwords, lower-cased. The list (and the dictionaries packed with it) loads
+ * on the first password set, so a process that only checks passwords never holds it.
+ */
+function commonPasswords(): Promise<Set<string>> {
+  // A CommonJS package: its exports are the namespace's `default`, in Node and in the bundle.
+  common ??= import('@zxcvbn-ts/language-common').then(
+    ({ default: { dictionary } }) =>
+      new Set(dictionary['passwords-common'].map((word) => word.toLowerCase())),
+  );
+  return common;
+}
+
 /** Length rules are in the schemas; this refuses the passwords attackers try first. */
-export function assertAcceptablePassword(password: string, field = 'password'): void {
-  if (COMMON.has(password.toLowerCase())) {
+export async function assertAcceptablePassword(
+  password: string,
+  field = 'password',
+): Promise<void> {
+  if ((await commonPasswords()).has(password.toLowerCase())) {
     throw new AppError('invalid_password', 'This password is too common; choose another.', {
       errors: [
         {

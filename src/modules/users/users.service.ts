@@ -156,7 +156,7 @@ export class UsersService {
         ],
       });
     }
-    assertAcceptablePassword(next, 'new_password');
+    await assertAcceptablePassword(next, 'new_password');
     const passwordHash = await hashPassword(next);
     await this.db.transaction(async (tx) => {
       await updateUser(tx, user.id, { passwordHash });
