@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -13,6 +12,7 @@ import {
   reminderSweepQueue,
 } from './jobs/reminders.js';
 import type { Mailer } from './lib/mailer.js';
+import { packageInfo } from './lib/package-info.js';
 import { ActivityService } from './modules/activity/activity.service.js';
 import { EventRelay } from './modules/activity/event-relay.js';
 import { AccessTokens } from './modules/auth/access-tokens.js';
@@ -37,9 +37,6 @@ import { WebhookDispatcher } from './modules/webhooks/dispatcher.js';
 import { type HostResolver, systemResolver } from './modules/webhooks/ssrf-guard.js';
 import { WebhookSender } from './modules/webhooks/webhook-sender.js';
 import { WebhooksService } from './modules/webhooks/webhooks.service.js';
-
-const require = createRequire(import.meta.url);
-const PACKAGE = require('../package.json') as { version: string };
 
 /**
  * What services are built from. A service takes the subset it needs (its constructor options);
@@ -173,7 +170,7 @@ function registerJobHandlers(
   const sender = new WebhookSender({
     policy: { allowPrivate: config.webhookAllowPrivate, allowedPorts: config.webhookAllowedPorts },
     timeoutMs: config.webhookTimeoutMs,
-    userAgent: `Docket-Webhooks/${PACKAGE.version}`,
+    userAgent: `Docket-Webhooks/${packageInfo.version}`,
     resolve: deps.resolveHost,
   });
   const deliveries = new DeliveryService({ ...deps, sender });

@@ -4,11 +4,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { packageInfo as PACKAGE } from '../lib/package-info.js';
 import { documentOperation } from '../lib/route-docs.js';
 
 const require = createRequire(import.meta.url);
 const REDOC_BUNDLE = require.resolve('redoc/bundles/redoc.standalone.js');
-const PACKAGE = require('../../package.json') as { version: string; license?: string };
 // `UNLICENSED` is npm's word for "no licence is granted"; it is not an SPDX identifier, so the
 // document names it and links the licence section of its own description.
 const LICENSE =
