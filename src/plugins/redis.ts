@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /**
  * Redis is optional and never required: every call must fail fast while it is away, so callers
@@ -28,7 +28,10 @@ const REDIS_OPTIONS = {
  */
 export async function openRedis(url: string | null): Promise<Redis | null> {
   if (url === null) return null;
-  const redis = new Redis(url, REDIS_OPTIONS);
+  // Loaded only where Redis is configured. A CommonJS package: its exports are the namespace's
+  // `default`, in Node and in the bundle.
+  const { Redis: RedisClient } = (await import('ioredis')).default;
+  const redis = new RedisClient(url, REDIS_OPTIONS);
   // Errors are logged by `RedisState` once the app is built; until then, this keeps ioredis
   // from printing each failed attempt to stderr.
   redis.on('error', () => undefined);

@@ -12,7 +12,13 @@ import {
   startServer,
   waitUntilReady,
 } from '../helpers/server-process.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/services.js';
+import {
+  createTestDatabase,
+  postgresAvailable,
+  REDIS_URL,
+  redisAvailable,
+  type TestDatabase,
+} from '../helpers/services.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 
 /**
@@ -37,6 +43,7 @@ let env: Record<string, string>;
 // The operator commands and the worker run on PostgreSQL where it is reachable.
 const pgOk = await postgresAvailable();
 if (!pgOk) console.warn('PostgreSQL unreachable: dist/worker.js is not tested (it needs a server)');
+const redisOk = await redisAvailable();
 let testDb: TestDatabase | null = null;
 let dataDir: string;
 
@@ -277,6 +284,21 @@ describe('node dist/server.js', () => {
     expect(await server.exit).toBe(0);
     expect(server.output()).not.toMatch(/"level":[56]0/);
   });
+
+  it.runIf(redisOk)(
+    'when REDIS_URL is set, then the client loaded on start-up connects',
+    async () => {
+      const server = await start({
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'docket-dist-')),
+        REDIS_URL,
+        REDIS_KEY_PREFIX: 'docket-dist-test:',
+      });
+      await waitUntilReady(server);
+      const ready = await call(server, '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(JSON.parse(ready.body)).toMatchObject({ redis: 'ok' });
+    },
+  );
 
   it.runIf(pgOk)(
     'when the API runs without workers on PostgreSQL, then dist/worker.js sends its mail',
