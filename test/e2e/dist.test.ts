@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEnv, startFlags } from '../../bench/process.js';
 import { openDatabase, resultRows } from '../../src/db/client.js';
 import {
   freePort,
@@ -18,6 +19,7 @@ import {
   REDIS_URL,
   redisAvailable,
   type TestDatabase,
+  uniquePrefix,
 } from '../helpers/services.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 
@@ -172,12 +174,6 @@ describe('node dist/cli.js on a fresh database', () => {
   });
 });
 
-/** `npm start`'s Node flags (package.json), so the server runs as it ships. */
-const START_FLAGS = (
-  JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
-).scripts.start
-  .split(/\s+/)
-  .filter((word) => word.startsWith('--'));
 const SECRET = 'dist-secret-that-is-long-enough-for-hs256-0123456789';
 const PASSPHRASE = 'a sturdy bundled passphrase';
 
@@ -214,6 +210,8 @@ describe('node dist/server.js', () => {
   ): Promise<ServerProcess> {
     const server = startServer(
       {
+        // As `npm start` runs it: its environment and Node flags (package.json).
+        ...startEnv(),
         NODE_ENV: 'production',
         JWT_SECRET: SECRET,
         MAIL_RETRY_DELAY_SECONDS: '1',
@@ -223,7 +221,7 @@ describe('node dist/server.js', () => {
         ...extra,
       },
       entry === 'dist/server.js' ? await freePort() : 0,
-      [...START_FLAGS, entry],
+      [...startFlags(), entry],
     );
     stops.push(async () => {
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
@@ -291,7 +289,7 @@ describe('node dist/server.js', () => {
       const server = await start({
         DATA_DIR: mkdtempSync(join(tmpdir(), 'docket-dist-')),
         REDIS_URL,
-        REDIS_KEY_PREFIX: 'docket-dist-test:',
+        REDIS_KEY_PREFIX: uniquePrefix(),
       });
       await waitUntilReady(server);
       const ready = await call(server, '/health/ready');
